@@ -1,0 +1,20 @@
+//! Asymmetric, inference-free SPLADE sparse encoders: documents go through a masked-LM transformer
+//! and SPLADE pooling, queries are a tokenizer lookup. Runs natively and in WebAssembly.
+
+pub mod document;
+pub mod encoder;
+pub mod error;
+pub mod files;
+mod folder;
+pub mod models;
+pub mod pooling;
+pub mod query;
+pub mod sparse;
+pub mod tokenizer;
+
+pub use document::DocumentEncoder;
+pub use encoder::{EncoderInfo, SparseEncoder};
+pub use error::{Error, Result};
+pub use files::{DirectoryFiles, MemoryFiles, ModelFiles};
+pub use query::QueryEncoder;
+pub use sparse::SparseVector;

@@ -1,0 +1,211 @@
+//! Building blocks shared by the architectures, written for parity with PyTorch float32 rather than
+//! taken from candle-nn where candle-nn differs (see each item).
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+
+use crate::error::{Error, Result};
+
+/// Rows processed at once by position-wise layers (the MLP): bounds the intermediate activations of
+/// long documents (8,192 tokens × 6,144 gated-MLP columns would be 200 MB in one piece).
+const MAX_ROWS_PER_CHUNK: usize = 1024;
+
+/// Bytes of attention scores held at once: query rows are processed in blocks so that an
+/// 8,192-token document never materialises every head's tokens × tokens matrix (3.2 GB for GTE).
+const ATTENTION_SCORE_BUDGET: usize = 32 << 20;
+
+pub struct Linear {
+    weight: Tensor,
+    bias: Option<Tensor>,
+}
+
+impl Linear {
+    pub fn load(vb: &VarBuilder, in_dim: usize, out_dim: usize, bias: bool) -> Result<Self> {
+        let weight = vb.get((out_dim, in_dim), "weight")?;
+        let bias = if bias {
+            Some(vb.get(out_dim, "bias")?)
+        } else {
+            None
+        };
+        Ok(Self { weight, bias })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let dims = x.dims().to_vec();
+        let in_dim = *dims.last().expect("linear input has a last dimension");
+        let rows = x.elem_count() / in_dim.max(1);
+        let y = x.reshape((rows, in_dim))?.matmul(&self.weight.t()?)?;
+        let y = match &self.bias {
+            Some(b) => y.broadcast_add(b)?,
+            None => y,
+        };
+        let mut out_dims = dims;
+        *out_dims.last_mut().expect("non-empty") = self.weight.dim(0)?;
+        Ok(y.reshape(out_dims)?)
+    }
+}
+
+/// LayerNorm with PyTorch's two-pass variance. candle-nn's fused kernel uses E[x²] − E[x]², which
+/// loses precision when the mean is large relative to the spread.
+pub struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f32,
+}
+
+impl LayerNorm {
+    pub fn load(vb: &VarBuilder, dim: usize, eps: f64) -> Result<Self> {
+        Ok(Self {
+            weight: vb.get(dim, "weight")?,
+            bias: vb.get(dim, "bias")?,
+            eps: eps as f32,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(candle_nn::ops::layer_norm_slow(
+            x,
+            &self.weight,
+            &self.bias,
+            self.eps,
+        )?)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Activation {
+    /// The exact erf form: transformers' `"gelu"`.
+    Gelu,
+    /// The tanh approximation: `"gelu_new"`, `"gelu_pytorch_tanh"`, `"gelu_fast"`.
+    GeluTanh,
+    Relu,
+    Silu,
+}
+
+impl Activation {
+    /// Parses a transformers activation name; `key` names the config entry in the error.
+    pub fn from_config(key: &str, name: &str) -> Result<Self> {
+        match name {
+            "gelu" => Ok(Self::Gelu),
+            "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Ok(Self::GeluTanh),
+            "relu" => Ok(Self::Relu),
+            "silu" | "swish" => Ok(Self::Silu),
+            other => Err(Error::unsupported(key, format!("\"{other}\""))),
+        }
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(match self {
+            Self::Gelu => x.gelu_erf()?,
+            Self::GeluTanh => x.gelu()?,
+            Self::Relu => x.relu()?,
+            Self::Silu => x.silu()?,
+        })
+    }
+}
+
+/// Applies a position-wise function to `x` ([..., hidden]) in chunks of rows.
+pub fn map_rows(x: &Tensor, f: impl Fn(&Tensor) -> Result<Tensor>) -> Result<Tensor> {
+    let dims = x.dims().to_vec();
+    let hidden = *dims.last().expect("non-empty");
+    let rows = x.elem_count() / hidden.max(1);
+    if rows <= MAX_ROWS_PER_CHUNK {
+        return f(x);
+    }
+    let flat = x.reshape((rows, hidden))?;
+    let mut outs = Vec::with_capacity(rows.div_ceil(MAX_ROWS_PER_CHUNK));
+    for start in (0..rows).step_by(MAX_ROWS_PER_CHUNK) {
+        let n = MAX_ROWS_PER_CHUNK.min(rows - start);
+        outs.push(f(&flat.narrow(0, start, n)?)?);
+    }
+    let out = Tensor::cat(&outs, 0)?;
+    let mut out_dims = dims;
+    *out_dims.last_mut().expect("non-empty") = out.dim(1)?;
+    Ok(out.reshape(out_dims)?)
+}
+
+/// `[batch, len, hidden]` → `[batch, heads, len, head_dim]`, contiguous.
+pub fn split_heads(x: &Tensor, heads: usize) -> Result<Tensor> {
+    let (b, l, h) = x.dims3()?;
+    Ok(x.reshape((b, l, heads, h / heads))?
+        .transpose(1, 2)?
+        .contiguous()?)
+}
+
+/// `[batch, heads, len, head_dim]` → `[batch, len, hidden]`.
+pub fn merge_heads(x: &Tensor) -> Result<Tensor> {
+    let (b, heads, l, d) = x.dims4()?;
+    Ok(x.transpose(1, 2)?.reshape((b, l, heads * d))?)
+}
+
+/// Additive key mask `[batch, 1, 1, len]` from a 0/1 attention mask `[batch, len]`: 0 for real keys
+/// and float32-min for padding, as transformers' `get_extended_attention_mask`.
+pub fn key_padding_bias(mask: &Tensor) -> Result<Tensor> {
+    let (b, l) = mask.dims2()?;
+    Ok(((mask - 1.0)? * f32::MAX as f64)?.reshape((b, 1, 1, l))?)
+}
+
+/// Scaled dot-product attention, `softmax(q·kᵀ·scale + bias)·v`, over blocks of query rows. Every
+/// row still sees all keys, so the softmax is exactly the unblocked one.
+pub fn attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    key_bias: &Tensor,
+    scale: Option<f64>,
+) -> Result<Tensor> {
+    let (b, heads, len, _) = q.dims4()?;
+    let k_t = k.transpose(2, 3)?.contiguous()?;
+    let bytes_per_query_row = b * heads * len * std::mem::size_of::<f32>();
+    let block = (ATTENTION_SCORE_BUDGET / bytes_per_query_row.max(1)).clamp(1, len.max(1));
+    let mut outs = Vec::with_capacity(len.div_ceil(block));
+    for start in (0..len).step_by(block) {
+        let n = block.min(len - start);
+        let q_block = q.narrow(2, start, n)?.contiguous()?;
+        let mut scores = q_block.matmul(&k_t)?;
+        if let Some(scale) = scale {
+            scores = (scores * scale)?;
+        }
+        let probs = candle_nn::ops::softmax_last_dim(&scores.broadcast_add(key_bias)?)?;
+        outs.push(probs.matmul(v)?);
+    }
+    Ok(Tensor::cat(&outs, 2)?)
+}
+
+/// Reads a safetensors buffer into named f32 tensors. Old checkpoints name LayerNorm parameters
+/// `gamma`/`beta`; transformers renames them to `weight`/`bias` on load, and so do we.
+pub fn load_safetensors(bytes: &[u8], source: &str) -> Result<super::Weights> {
+    let tensors = candle_core::safetensors::load_buffer(bytes, &Device::Cpu).map_err(|e| {
+        Error::model(format!(
+            "`{source}` is not a valid safetensors file (truncated or corrupt?): {e}"
+        ))
+    })?;
+    let parameters = tensors.values().map(Tensor::elem_count).sum();
+    let renamed = tensors
+        .into_iter()
+        .map(|(name, t)| {
+            let name = if let Some(stem) = name.strip_suffix(".gamma") {
+                format!("{stem}.weight")
+            } else if let Some(stem) = name.strip_suffix(".beta") {
+                format!("{stem}.bias")
+            } else {
+                name
+            };
+            (name, t)
+        })
+        .collect();
+    Ok(super::Weights {
+        vb: VarBuilder::from_tensors(renamed, DType::F32, &Device::Cpu),
+        parameters,
+    })
+}
+
+/// Checks that the last dimension of `x` splits into `heads` heads.
+pub fn check_heads(hidden: usize, heads: usize, key: &str) -> Result<usize> {
+    if heads == 0 || hidden % heads != 0 {
+        return Err(Error::model(format!(
+            "hidden size {hidden} is not divisible by `{key}` = {heads}"
+        )));
+    }
+    Ok(hidden / heads)
+}

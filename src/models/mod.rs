@@ -1,0 +1,186 @@
+//! Masked-language-model document encoders, one file per architecture, dispatched on the
+//! `model_type` of a transformers `config.json`.
+
+pub mod bert;
+pub mod distilbert;
+pub mod gte;
+pub mod layers;
+
+use candle_core::Tensor;
+use candle_nn::VarBuilder;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use layers::{Activation, LayerNorm, Linear};
+
+/// The tensors of a checkpoint and how many parameters it stores (tied weights counted once).
+pub struct Weights {
+    pub vb: VarBuilder<'static>,
+    pub parameters: usize,
+}
+
+/// What a person (or `splade inspect`) wants to know about a loaded transformer.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelInfo {
+    pub architecture: String,
+    pub model_type: String,
+    pub hidden_size: usize,
+    pub layers: usize,
+    pub attention_heads: usize,
+    pub intermediate_size: usize,
+    pub vocab_size: usize,
+    pub max_position_embeddings: Option<usize>,
+    pub parameters: usize,
+}
+
+pub trait MaskedLanguageModel: Send + Sync {
+    /// Last hidden states `[batch, len, hidden]` for right-padded `input_ids` (`[batch, len]`, u32)
+    /// with a 0/1 float `attention_mask` of the same shape.
+    fn hidden_states(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor>;
+
+    fn head(&self) -> &MlmHead;
+
+    fn info(&self) -> &ModelInfo;
+}
+
+/// The masked-LM head shared by BERT, DistilBERT and GTE: `LayerNorm(act(dense(h)))·Wᵀ + b`, with
+/// `W` usually tied to the word embeddings.
+pub struct MlmHead {
+    dense: Linear,
+    activation: Activation,
+    norm: LayerNorm,
+    decoder_weight: Tensor,
+    decoder_bias: Tensor,
+}
+
+impl MlmHead {
+    /// `vb_dense` and `vb_norm` point at the transform's parameters; the decoder weight is
+    /// `decoder_weight` when the checkpoint stores it, else the tied word embeddings.
+    #[allow(clippy::too_many_arguments)]
+    pub fn load(
+        vb: &VarBuilder,
+        dense: &str,
+        norm: &str,
+        decoder_weight: &str,
+        decoder_bias: &[&str],
+        word_embeddings: &Tensor,
+        hidden: usize,
+        eps: f64,
+        activation: Activation,
+    ) -> Result<Self> {
+        let vocab = word_embeddings.dim(0)?;
+        let decoder_weight = if vb.contains_tensor(decoder_weight) {
+            vb.get((vocab, hidden), decoder_weight)?
+        } else {
+            word_embeddings.clone()
+        };
+        let bias_name = decoder_bias
+            .iter()
+            .find(|name| vb.contains_tensor(name))
+            .ok_or_else(|| Error::model(format!("missing tensor `{}`", decoder_bias[0])))?;
+        Ok(Self {
+            dense: Linear::load(&vb.pp(dense), hidden, hidden, true)?,
+            activation,
+            norm: LayerNorm::load(&vb.pp(norm), hidden, eps)?,
+            decoder_weight,
+            decoder_bias: vb.get(vocab, bias_name)?,
+        })
+    }
+
+    /// The head up to (not including) the vocabulary projection, for rows `[n, hidden]`.
+    pub fn transform(&self, hidden_rows: &Tensor) -> Result<Tensor> {
+        self.norm
+            .forward(&self.activation.forward(&self.dense.forward(hidden_rows)?)?)
+    }
+
+    /// `[vocab, hidden]`
+    pub fn decoder_weight(&self) -> &Tensor {
+        &self.decoder_weight
+    }
+
+    /// `[vocab]`
+    pub fn decoder_bias(&self) -> &Tensor {
+        &self.decoder_bias
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.decoder_bias.dims()[0]
+    }
+}
+
+/// Builds the document transformer named by `config.json`'s `model_type`.
+pub fn load_model(config: &Value, weights: &Weights) -> Result<Box<dyn MaskedLanguageModel>> {
+    let model_type = config
+        .get("model_type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::model("`config.json` has no `model_type`"))?;
+    match model_type {
+        "bert" => Ok(Box::new(bert::Bert::load(config, weights)?)),
+        "distilbert" => Ok(Box::new(distilbert::DistilBert::load(config, weights)?)),
+        "new" => Ok(Box::new(gte::Gte::load(config, weights)?)),
+        other => Err(Error::unsupported(
+            "model_type",
+            format!("\"{other}\" (supported: \"bert\", \"distilbert\", \"new\" i.e. GTE)"),
+        )),
+    }
+}
+
+/// Typed access to `config.json` values with the architecture's defaults for missing keys.
+pub struct Config<'a>(pub &'a Value);
+
+impl Config<'_> {
+    pub fn usize(&self, key: &str, default: Option<usize>) -> Result<usize> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => {
+                default.ok_or_else(|| Error::model(format!("`config.json` has no `{key}`")))
+            }
+            Some(v) => v
+                .as_u64()
+                .map(|n| n as usize)
+                .ok_or_else(|| Error::unsupported(key, v)),
+        }
+    }
+
+    pub fn f64(&self, key: &str, default: f64) -> Result<f64> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(v) => v.as_f64().ok_or_else(|| Error::unsupported(key, v)),
+        }
+    }
+
+    pub fn bool(&self, key: &str, default: bool) -> Result<bool> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(v) => v.as_bool().ok_or_else(|| Error::unsupported(key, v)),
+        }
+    }
+
+    pub fn str<'b>(&'b self, key: &str, default: &'b str) -> Result<&'b str> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(v) => v.as_str().ok_or_else(|| Error::unsupported(key, v)),
+        }
+    }
+
+    /// Requires `key` to have one of `allowed` values (or be absent when its default is allowed).
+    pub fn require_str(&self, key: &str, default: &str, allowed: &[&str]) -> Result<()> {
+        let value = self.str(key, default)?;
+        if allowed.contains(&value) {
+            Ok(())
+        } else {
+            Err(Error::unsupported(key, format!("\"{value}\"")))
+        }
+    }
+}
+
+/// The longest input the architecture can position: learned position tables for BERT and
+/// DistilBERT, the RoPE cache for GTE.
+pub fn max_positions(config: &Value) -> Result<usize> {
+    let c = Config(config);
+    match c.str("model_type", "")? {
+        "new" => gte::Gte::max_positions(config),
+        _ => c.usize("max_position_embeddings", Some(512)),
+    }
+}

@@ -1,0 +1,172 @@
+//! SPLADE pooling (sentence-transformers `SpladePooling`) fused with the masked-LM vocabulary
+//! projection, so that a tokens × vocabulary logits matrix is never held in memory.
+
+use candle_core::Tensor;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::models::MlmHead;
+
+/// Logits held at once: token rows per block are chosen so a block stays below this many bytes
+/// (64 rows for a 30,522-token vocabulary).
+const LOGITS_BLOCK_BYTES: usize = 8 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolingStrategy {
+    Max,
+    Sum,
+}
+
+/// ST naming trap: `"relu"` already means log(1 + relu(x)); `"log1p_relu"` applies log1p twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpladeActivation {
+    Relu,
+    Log1pRelu,
+}
+
+impl SpladeActivation {
+    pub fn apply(self, x: f32) -> f32 {
+        let once = x.max(0.0).ln_1p();
+        match self {
+            SpladeActivation::Relu => once,
+            SpladeActivation::Log1pRelu => once.ln_1p(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SpladePooling {
+    pub strategy: PoolingStrategy,
+    pub activation: SpladeActivation,
+}
+
+impl Default for SpladePooling {
+    /// What OpenSearch's doc-v1/v2 models apply: max over tokens of log(1 + relu(logit)).
+    fn default() -> Self {
+        Self {
+            strategy: PoolingStrategy::Max,
+            activation: SpladeActivation::Relu,
+        }
+    }
+}
+
+impl SpladePooling {
+    /// Parses a `SpladePooling/config.json`; `vocab_size` checks `word_embedding_dimension`.
+    pub fn from_config(config: &Value, vocab_size: usize) -> Result<Self> {
+        let strategy = match config.get("pooling_strategy").and_then(Value::as_str) {
+            Some("max") | None => PoolingStrategy::Max,
+            Some("sum") => PoolingStrategy::Sum,
+            Some(other) => {
+                return Err(Error::unsupported(
+                    "pooling_strategy",
+                    format!("\"{other}\""),
+                ))
+            }
+        };
+        let activation = match config.get("activation_function").and_then(Value::as_str) {
+            Some("relu") | None => SpladeActivation::Relu,
+            Some("log1p_relu") => SpladeActivation::Log1pRelu,
+            Some(other) => {
+                return Err(Error::unsupported(
+                    "activation_function",
+                    format!("\"{other}\""),
+                ))
+            }
+        };
+        match config.get("word_embedding_dimension") {
+            None | Some(Value::Null) => {}
+            Some(v) if v.as_u64() == Some(vocab_size as u64) => {}
+            Some(v) => {
+                return Err(Error::model(format!(
+                    "SpladePooling `word_embedding_dimension` is {v} but the model's vocabulary has {vocab_size} entries"
+                )))
+            }
+        }
+        Ok(Self {
+            strategy,
+            activation,
+        })
+    }
+
+    /// The dense document vector `[vocab]` for one text's real (unpadded) hidden states
+    /// `[tokens, hidden]`. The LM head runs over token blocks; for `max` only the running maximum
+    /// of the raw logits is kept, and the bias and activation are applied once per vocabulary
+    /// entry at the end: both are monotone, so max-then-activate equals activate-then-max exactly.
+    pub fn pool(&self, head: &MlmHead, hidden_rows: &Tensor) -> Result<Vec<f32>> {
+        let tokens = hidden_rows.dim(0)?;
+        let vocab = head.vocab_size();
+        let transformed = head.transform(hidden_rows)?;
+        let weight_t = head.decoder_weight().t()?;
+        let bias = head.decoder_bias().to_vec1::<f32>()?;
+        let block = (LOGITS_BLOCK_BYTES / (vocab * std::mem::size_of::<f32>())).max(1);
+
+        let mut acc = match self.strategy {
+            PoolingStrategy::Max => vec![f32::NEG_INFINITY; vocab],
+            PoolingStrategy::Sum => vec![0.0f32; vocab],
+        };
+        for start in (0..tokens).step_by(block) {
+            let n = block.min(tokens - start);
+            let logits = transformed.narrow(0, start, n)?.matmul(&weight_t)?;
+            match self.strategy {
+                PoolingStrategy::Max => {
+                    let block_max = logits.max(0)?.to_vec1::<f32>()?;
+                    for (a, m) in acc.iter_mut().zip(block_max) {
+                        *a = a.max(m);
+                    }
+                }
+                PoolingStrategy::Sum => {
+                    for row in logits.to_vec2::<f32>()? {
+                        for ((a, logit), b) in acc.iter_mut().zip(row).zip(&bias) {
+                            *a += self.activation.apply(logit + b);
+                        }
+                    }
+                }
+            }
+        }
+        if self.strategy == PoolingStrategy::Max {
+            for (a, b) in acc.iter_mut().zip(&bias) {
+                // No tokens at all leaves -inf, which the activation maps to 0.
+                *a = self.activation.apply(*a + b);
+            }
+        }
+        Ok(acc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn activations_follow_sentence_transformers_names() {
+        let x = 2.0f32;
+        assert_eq!(SpladeActivation::Relu.apply(x), x.ln_1p());
+        assert_eq!(SpladeActivation::Log1pRelu.apply(x), x.ln_1p().ln_1p());
+        assert_eq!(SpladeActivation::Relu.apply(-3.0), 0.0);
+        assert_eq!(SpladeActivation::Log1pRelu.apply(f32::NEG_INFINITY), 0.0);
+    }
+
+    #[test]
+    fn config_parsing_accepts_null_and_matching_dimension() {
+        let p = SpladePooling::from_config(
+            &json!({"pooling_strategy": "max", "activation_function": "log1p_relu", "word_embedding_dimension": null}),
+            30522,
+        )
+        .unwrap();
+        assert_eq!(p.activation, SpladeActivation::Log1pRelu);
+        assert!(
+            SpladePooling::from_config(&json!({"word_embedding_dimension": 30522}), 30522).is_ok()
+        );
+        assert!(
+            SpladePooling::from_config(&json!({"word_embedding_dimension": 5}), 30522).is_err()
+        );
+        let err = SpladePooling::from_config(&json!({"activation_function": "softplus"}), 30522)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("activation_function"), "{err}");
+    }
+}
