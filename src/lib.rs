@@ -18,3 +18,6 @@ pub use error::{Error, Result};
 pub use files::{DirectoryFiles, MemoryFiles, ModelFiles};
 pub use query::QueryEncoder;
 pub use sparse::SparseVector;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;

@@ -1,0 +1,124 @@
+//! The JavaScript surface: a thin wasm-bindgen layer over `SparseEncoder`. Conversions only; all
+//! behaviour lives in the native-tested Rust API.
+
+use js_sys::{Array, Float32Array, Object, Reflect, Uint32Array, Uint8Array};
+use wasm_bindgen::prelude::*;
+
+use crate::files::MemoryFiles;
+use crate::sparse::SparseVector;
+
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+fn js_error(e: crate::Error) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+/// `{indices: Uint32Array, values: Float32Array}`, indices ascending.
+fn vector_to_js(v: &SparseVector) -> Result<JsValue, JsError> {
+    let obj = Object::new();
+    Reflect::set(
+        &obj,
+        &"indices".into(),
+        &Uint32Array::from(v.indices()).into(),
+    )
+    .map_err(|_| JsError::new("cannot build result object"))?;
+    Reflect::set(
+        &obj,
+        &"values".into(),
+        &Float32Array::from(v.values()).into(),
+    )
+    .map_err(|_| JsError::new("cannot build result object"))?;
+    Ok(obj.into())
+}
+
+/// Reads `{relative path: Uint8Array}` (a plain object or a `Map`).
+fn files_from_js(files: &JsValue) -> Result<MemoryFiles, JsError> {
+    let entries: Array = if let Some(map) = files.dyn_ref::<js_sys::Map>() {
+        js_sys::Array::from(&map.entries())
+    } else if files.is_object() {
+        Object::entries(files.unchecked_ref())
+    } else {
+        return Err(JsError::new(
+            "SparseEncoder expects an object mapping relative file paths to Uint8Array contents",
+        ));
+    };
+    let mut out = MemoryFiles::default();
+    for entry in entries.iter() {
+        let pair: Array = entry.unchecked_into();
+        let path = pair.get(0).as_string().unwrap_or_default();
+        let value = pair.get(1);
+        let bytes = if let Some(array) = value.dyn_ref::<Uint8Array>() {
+            array.to_vec()
+        } else if let Some(buffer) = value.dyn_ref::<js_sys::ArrayBuffer>() {
+            Uint8Array::new(buffer).to_vec()
+        } else {
+            return Err(JsError::new(&format!(
+                "model file `{path}` must be a Uint8Array or ArrayBuffer"
+            )));
+        };
+        out.insert(&path, bytes);
+    }
+    Ok(out)
+}
+
+#[wasm_bindgen(js_name = SparseEncoder)]
+pub struct JsSparseEncoder {
+    inner: crate::SparseEncoder,
+}
+
+#[wasm_bindgen(js_class = SparseEncoder)]
+impl JsSparseEncoder {
+    /// Builds an encoder from a model folder given file by file: `{relative path: Uint8Array}`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(files: &JsValue) -> Result<JsSparseEncoder, JsError> {
+        let files = files_from_js(files)?;
+        let inner = crate::SparseEncoder::load(&files).map_err(js_error)?;
+        Ok(Self { inner })
+    }
+
+    #[wasm_bindgen(js_name = encodeQuery)]
+    pub fn encode_query(&self, text: &str) -> Result<JsValue, JsError> {
+        vector_to_js(&self.inner.encode_query(text).map_err(js_error)?)
+    }
+
+    #[wasm_bindgen(js_name = encodeDocument)]
+    pub fn encode_document(&self, text: &str) -> Result<JsValue, JsError> {
+        vector_to_js(&self.inner.encode_document(text).map_err(js_error)?)
+    }
+
+    #[wasm_bindgen(js_name = encodeDocuments)]
+    pub fn encode_documents(&self, texts: Vec<String>) -> Result<Array, JsError> {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let vectors = self.inner.encode_documents(&refs).map_err(js_error)?;
+        vectors.iter().map(vector_to_js).collect()
+    }
+
+    #[wasm_bindgen(js_name = queryTokenIds)]
+    pub fn query_token_ids(&self, text: &str) -> Result<Vec<u32>, JsError> {
+        self.inner.query_encoder().token_ids(text).map_err(js_error)
+    }
+
+    #[wasm_bindgen(js_name = documentTokenIds)]
+    pub fn document_token_ids(&self, text: &str) -> Result<Vec<u32>, JsError> {
+        self.inner
+            .document_encoder()
+            .token_ids(text)
+            .map_err(js_error)
+    }
+
+    /// Vocabulary strings for token ids (`""` for an id outside the vocabulary).
+    #[wasm_bindgen(js_name = tokenStrings)]
+    pub fn token_strings(&self, indices: &[u32]) -> Vec<String> {
+        indices
+            .iter()
+            .map(|&id| self.inner.token(id).unwrap_or_default())
+            .collect()
+    }
+
+    pub fn info(&self) -> Result<JsValue, JsError> {
+        serde_wasm_bindgen::to_value(&self.inner.info()).map_err(|e| JsError::new(&e.to_string()))
+    }
+}
