@@ -6,6 +6,7 @@ pub mod encoder;
 pub mod error;
 pub mod files;
 mod folder;
+pub mod idf;
 pub mod models;
 pub mod pooling;
 pub mod query;

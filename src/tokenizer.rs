@@ -74,6 +74,19 @@ impl TextTokenizer {
     pub fn token_id(&self, token: &str) -> Option<u32> {
         self.inner.token_to_id(token)
     }
+
+    /// Ids of the tokens the tokenizer marks special (`[PAD]`, `[UNK]`, `[CLS]`, …).
+    pub fn special_token_ids(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> = self
+            .inner
+            .get_added_tokens_decoder()
+            .into_iter()
+            .filter(|(_, token)| token.special)
+            .map(|(id, _)| id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
 }
 
 /// Reads `model_max_length` from a `tokenizer_config.json`, `None` when absent or unset.

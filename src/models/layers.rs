@@ -202,7 +202,7 @@ pub fn load_safetensors(bytes: &[u8], source: &str) -> Result<super::Weights> {
 
 /// Checks that the last dimension of `x` splits into `heads` heads.
 pub fn check_heads(hidden: usize, heads: usize, key: &str) -> Result<usize> {
-    if heads == 0 || hidden % heads != 0 {
+    if heads == 0 || !hidden.is_multiple_of(heads) {
         return Err(Error::model(format!(
             "hidden size {hidden} is not divisible by `{key}` = {heads}"
         )));
