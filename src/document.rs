@@ -40,6 +40,18 @@ impl DocumentEncoder {
         self.batch_tokens = tokens.max(1);
     }
 
+    /// Lowers (or restores) the truncation length, e.g. to benchmark at a fixed length; it cannot
+    /// exceed what the model can position.
+    pub fn set_max_tokens(&mut self, max_tokens: usize) -> Result<()> {
+        let limit = self.model.info().max_positions;
+        if max_tokens > limit {
+            return Err(crate::Error::input(format!(
+                "maximum sequence length {max_tokens} exceeds the model's {limit} positions"
+            )));
+        }
+        self.tokenizer.set_max_length(max_tokens)
+    }
+
     pub fn tokenizer(&self) -> &TextTokenizer {
         &self.tokenizer
     }

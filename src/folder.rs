@@ -186,7 +186,7 @@ fn load_masked_lm(
     })?;
     let vocab = model.head().vocab_size();
 
-    let positions = models::max_positions(&config)?;
+    let positions = model.info().max_positions;
     let configured = files
         .read_json(&join(dir, "sentence_bert_config.json"))?
         .and_then(|c| c.get("max_seq_length").and_then(Value::as_u64))

@@ -22,3 +22,6 @@ pub use sparse::SparseVector;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod synthetic;

@@ -28,25 +28,34 @@ impl TextTokenizer {
     ) -> Result<Self> {
         let mut inner = Tokenizer::from_bytes(json)
             .map_err(|e| Error::model(format!("cannot parse tokenizer `{source}`: {e}")))?;
-        if max_length == 0 {
-            return Err(Error::model(format!(
-                "maximum sequence length for `{source}` is 0"
+        inner.with_padding(None);
+        let mut tokenizer = Self {
+            inner,
+            max_length,
+            add_special_tokens,
+        };
+        tokenizer.set_max_length(max_length)?;
+        Ok(tokenizer)
+    }
+
+    /// Truncates to `max_length` tokens, special tokens included.
+    pub fn set_max_length(&mut self, max_length: usize) -> Result<()> {
+        let min = if self.add_special_tokens { 2 } else { 1 };
+        if max_length < min {
+            return Err(Error::input(format!(
+                "maximum sequence length must be at least {min}, got {max_length}"
             )));
         }
-        inner.with_padding(None);
-        inner
+        self.inner
             .with_truncation(Some(TruncationParams {
                 max_length,
                 strategy: TruncationStrategy::LongestFirst,
                 stride: 0,
                 direction: TruncationDirection::Right,
             }))
-            .map_err(|e| Error::model(format!("cannot configure tokenizer `{source}`: {e}")))?;
-        Ok(Self {
-            inner,
-            max_length,
-            add_special_tokens,
-        })
+            .map_err(|e| Error::input(format!("cannot set truncation to {max_length}: {e}")))?;
+        self.max_length = max_length;
+        Ok(())
     }
 
     pub fn max_length(&self) -> usize {

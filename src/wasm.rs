@@ -2,6 +2,7 @@
 //! behaviour lives in the native-tested Rust API.
 
 use js_sys::{Array, Float32Array, Object, Reflect, Uint32Array, Uint8Array};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::files::MemoryFiles;
@@ -118,7 +119,12 @@ impl JsSparseEncoder {
             .collect()
     }
 
+    /// Architecture, sizes and limits as a plain object (`hiddenSize`, `maxDocumentTokens`, …).
     pub fn info(&self) -> Result<JsValue, JsError> {
-        serde_wasm_bindgen::to_value(&self.inner.info()).map_err(|e| JsError::new(&e.to_string()))
+        let plain_objects = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
+        self.inner
+            .info()
+            .serialize(&plain_objects)
+            .map_err(|e| JsError::new(&e.to_string()))
     }
 }

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use splade_wasm::idf::{idf_table, DocumentFrequencies};
+use splade_wasm::synthetic::{write_random_model, Architecture, Dimensions};
 use splade_wasm::tokenizer::TextTokenizer;
 use splade_wasm::{DirectoryFiles, Error, Result, SparseEncoder, SparseVector};
 
@@ -61,6 +62,51 @@ enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Measure document-encoding throughput and latency of the native build.
+    Bench {
+        #[arg(long)]
+        model: PathBuf,
+        /// Passages: a JSON array of strings, or JSON lines with a `text` field.
+        #[arg(long)]
+        passages: PathBuf,
+        /// Truncate passages to this many tokens (specials included), as the baselines do.
+        #[arg(long, default_value_t = 128)]
+        passage_tokens: usize,
+        /// One long document (`{"text": ...}` or plain text) timed alone at `--document-tokens`.
+        #[arg(long)]
+        document: Option<PathBuf>,
+        #[arg(long, default_value_t = 512)]
+        document_tokens: usize,
+        /// Timed repetitions; the best is reported.
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+    },
+    /// Write a randomly initialised model of a real size, for benchmarks and memory measurements.
+    RandomModel {
+        #[arg(long, value_enum)]
+        architecture: ArchitectureArg,
+        /// The `tokenizer.json` to ship with it (its vocabulary sets the model's).
+        #[arg(long)]
+        tokenizer: PathBuf,
+        #[arg(long, default_value_t = 768)]
+        hidden: usize,
+        #[arg(long, default_value_t = 12)]
+        layers: usize,
+        #[arg(long, default_value_t = 12)]
+        heads: usize,
+        #[arg(long, default_value_t = 3072)]
+        intermediate: usize,
+        #[arg(long, default_value_t = 512)]
+        max_positions: usize,
+        out: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ArchitectureArg {
+    Bert,
+    Distilbert,
+    Gte,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -95,6 +141,45 @@ fn run(cli: Cli) -> Result<()> {
             with_title,
             output,
         } => idf(&corpus, &tokenizer, with_title, output.as_deref()),
+        Command::Bench {
+            model,
+            passages,
+            passage_tokens,
+            document,
+            document_tokens,
+            repeat,
+        } => bench(
+            &model,
+            &passages,
+            passage_tokens,
+            document.as_deref().map(|d| (d, document_tokens)),
+            repeat.max(1),
+        ),
+        Command::RandomModel {
+            architecture,
+            tokenizer,
+            hidden,
+            layers,
+            heads,
+            intermediate,
+            max_positions,
+            out,
+        } => {
+            let arch = match architecture {
+                ArchitectureArg::Bert => Architecture::Bert,
+                ArchitectureArg::Distilbert => Architecture::DistilBert,
+                ArchitectureArg::Gte => Architecture::Gte,
+            };
+            let dims = Dimensions {
+                hidden,
+                layers,
+                heads,
+                intermediate,
+                max_positions,
+            };
+            let json = read_file(&tokenizer)?;
+            write_random_model(arch, dims, &json, &out)
+        }
     }
 }
 
@@ -287,4 +372,108 @@ fn idf(corpus: &Path, tokenizer: &Path, with_title: bool, output: Option<&Path>)
             Ok(())
         }
     }
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::input(format!("cannot read `{}`: {e}", path.display())))
+}
+
+/// Texts from a JSON array of strings or JSON lines with a `text` field.
+fn read_texts(path: &Path) -> Result<Vec<String>> {
+    let bytes = read_file(path)?;
+    if let Ok(serde_json::Value::Array(items)) = serde_json::from_slice(&bytes) {
+        return items
+            .into_iter()
+            .map(|v| match v {
+                serde_json::Value::String(s) => Ok(s),
+                other => string_field(&other, "text"),
+            })
+            .collect();
+    }
+    let mut texts = Vec::new();
+    for_each_jsonl(path, |_, record| {
+        texts.push(string_field(&record, "text")?);
+        Ok(())
+    })?;
+    Ok(texts)
+}
+
+/// Starts a new peak-memory measurement (Linux: writing 5 to `clear_refs` resets `VmHWM`).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Peak resident memory of this process since start or the last reset (Linux `VmHWM`), in MiB.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+fn best_seconds(repeat: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    let mut best = f64::INFINITY;
+    for _ in 0..repeat {
+        let start = std::time::Instant::now();
+        f()?;
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    Ok(best)
+}
+
+fn bench(
+    model: &Path,
+    passages: &Path,
+    passage_tokens: usize,
+    document: Option<(&Path, usize)>,
+    repeat: usize,
+) -> Result<()> {
+    let start = std::time::Instant::now();
+    let mut encoder = load_model(model)?;
+    let load_s = start.elapsed().as_secs_f64();
+    let load_peak = peak_rss_mib();
+    reset_peak_rss();
+    let texts = read_texts(passages)?;
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    encoder
+        .document_encoder_mut()
+        .set_max_tokens(passage_tokens)?;
+    let tokens: usize = refs
+        .iter()
+        .map(|t| encoder.document_encoder().token_ids(t).map(|ids| ids.len()))
+        .sum::<Result<usize>>()?;
+    let batched = best_seconds(repeat, || encoder.encode_documents(&refs).map(drop))?;
+    let single = best_seconds(1, || {
+        refs.iter()
+            .try_for_each(|t| encoder.encode_document(t).map(drop))
+    })?;
+    let info = encoder.info();
+    let mut report = serde_json::json!({
+        "model": info.model.architecture,
+        "parameters": info.model.parameters,
+        "load_s": load_s,
+        "passages": refs.len(),
+        "passage_tokens": tokens as f64 / refs.len().max(1) as f64,
+        "docs_per_s": refs.len() as f64 / batched,
+        "tokens_per_s": tokens as f64 / batched,
+        "docs_per_s_one_by_one": refs.len() as f64 / single,
+    });
+    if let Some((path, max_tokens)) = document {
+        let text = match serde_json::from_slice::<serde_json::Value>(&read_file(path)?) {
+            Ok(v) => string_field(&v, "text")?,
+            Err(_) => String::from_utf8(read_file(path)?)
+                .map_err(|_| Error::input(format!("`{}` is not UTF-8", path.display())))?,
+        };
+        encoder.document_encoder_mut().set_max_tokens(max_tokens)?;
+        let n = encoder.document_encoder().token_ids(&text)?.len();
+        let seconds = best_seconds(repeat, || encoder.encode_document(&text).map(drop))?;
+        report["document_tokens"] = n.into();
+        report["document_ms"] = (seconds * 1000.0).into();
+    }
+    if let (Some(load), Some(encode)) = (load_peak, peak_rss_mib()) {
+        report["load_peak_rss_mib"] = load.into();
+        report["encode_peak_rss_mib"] = encode.into();
+    }
+    println!("{report}");
+    Ok(())
 }

@@ -111,7 +111,7 @@ impl Bert {
                 attention_heads: heads,
                 intermediate_size: intermediate,
                 vocab_size: vocab,
-                max_position_embeddings: Some(max_positions),
+                max_positions,
                 parameters: weights.parameters,
             },
         })

@@ -95,7 +95,7 @@ impl DistilBert {
                 attention_heads: heads,
                 intermediate_size: hidden_dim,
                 vocab_size: vocab,
-                max_position_embeddings: Some(max_positions),
+                max_positions,
                 parameters: weights.parameters,
             },
         })

@@ -211,7 +211,7 @@ impl Gte {
                 attention_heads: heads,
                 intermediate_size: intermediate,
                 vocab_size: vocab,
-                max_position_embeddings: Some(c.usize("max_position_embeddings", Some(512))?),
+                max_positions: Self::max_positions(config)?,
                 parameters: weights.parameters,
             },
         })

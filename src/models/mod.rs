@@ -31,7 +31,8 @@ pub struct ModelInfo {
     pub attention_heads: usize,
     pub intermediate_size: usize,
     pub vocab_size: usize,
-    pub max_position_embeddings: Option<usize>,
+    /// The longest input the model can position (for GTE, the RoPE cache length).
+    pub max_positions: usize,
     pub parameters: usize,
 }
 
@@ -172,15 +173,5 @@ impl Config<'_> {
         } else {
             Err(Error::unsupported(key, format!("\"{value}\"")))
         }
-    }
-}
-
-/// The longest input the architecture can position: learned position tables for BERT and
-/// DistilBERT, the RoPE cache for GTE.
-pub fn max_positions(config: &Value) -> Result<usize> {
-    let c = Config(config);
-    match c.str("model_type", "")? {
-        "new" => gte::Gte::max_positions(config),
-        _ => c.usize("max_position_embeddings", Some(512)),
     }
 }

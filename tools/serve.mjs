@@ -1,0 +1,97 @@
+// Minimal static file server for the demo and the browser tests (loopback only).
+// CLI: node tools/serve.mjs <root> [port]
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { createServer } from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json; charset=utf-8",
+  ".jsonl": "application/x-ndjson; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".txt": "text/plain; charset=utf-8",
+  ".md": "text/plain; charset=utf-8",
+};
+
+export function contentType(file) {
+  return TYPES[path.extname(file).toLowerCase()] ?? "application/octet-stream";
+}
+
+async function resolveFile(root, urlPath) {
+  let rel;
+  try {
+    rel = decodeURIComponent(urlPath.split("?")[0]);
+  } catch {
+    return null;
+  }
+  const file = path.resolve(root, "." + path.posix.normalize("/" + rel));
+  if (file !== root && !file.startsWith(root + path.sep)) {
+    return null;
+  }
+  try {
+    const info = await stat(file);
+    if (info.isDirectory()) {
+      const index = path.join(file, "index.html");
+      return (await stat(index)).isFile() ? index : null;
+    }
+    return info.isFile() ? file : null;
+  } catch {
+    return null;
+  }
+}
+
+export function startServer(root, { port = 0, host = "127.0.0.1", quiet = true } = {}) {
+  const absRoot = path.resolve(root);
+  const server = createServer(async (req, res) => {
+    const file = req.method === "GET" || req.method === "HEAD" ? await resolveFile(absRoot, req.url) : null;
+    if (!quiet) {
+      console.log(`${req.method} ${req.url} ${file ? 200 : 404}`);
+    }
+    if (!file) {
+      res.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" });
+      res.end("not found\n");
+      return;
+    }
+    const { size } = await stat(file);
+    res.writeHead(200, {
+      "Content-Type": contentType(file),
+      "Content-Length": size,
+      "Cache-Control": "no-cache",
+      "X-Content-Type-Options": "nosniff",
+    });
+    if (req.method === "HEAD") {
+      res.end();
+      return;
+    }
+    createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      const { port: actual } = server.address();
+      resolve({
+        url: `http://${host}:${actual}/`,
+        close: () =>
+          new Promise((done) => {
+            server.close(done);
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const root = process.argv[2] ?? ".";
+  const port = Number(process.argv[3] ?? 8080);
+  const { url } = await startServer(root, { port, quiet: false });
+  console.log(`serving ${path.resolve(root)} at ${url}`);
+}
