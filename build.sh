@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build, test and demo driver for splade-wasm.
-# Usage: ./build.sh setup|build|demo|test  (also: wasm = wasm package + dist only, dist = re-assemble dist/)
+# Usage: ./build.sh setup|build|demo|test  (also: wasm = wasm package + dist only, dist = re-assemble dist/,
+#        bench [options] = side-by-side benchmark vs onnxruntime-web, see bench/bench.mjs and README)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -252,6 +253,39 @@ cmd_test() {
   fi
 }
 
+# The BERT-base-sized ONNX baseline (optional, `bench --bert-base`): made once by the shared export
+# script in a venv of its own (CPU torch from PyPI pulls CUDA wheels too: ~6 GB, a few minutes).
+BENCH_VENV="$CACHE_DIR/bench/venv"
+BENCH_BERT_ONNX="$CACHE_DIR/bench/bert-base-onnx"
+BENCH_PY_PACKAGES=(torch==2.15.0 transformers==5.24.0 onnx==1.23.2 onnxruntime==1.32.0)
+
+bench_bert_onnx() {
+  [[ -f "$BENCH_BERT_ONNX/splade.onnx" && -f "$BENCH_BERT_ONNX/splade_int8.onnx" ]] && return
+  local export_py="../shared/baselines/export_onnx.py"
+  [[ -f "$export_py" ]] || { echo "warning: $export_py missing; no BERT-base ONNX baseline" >&2; return; }
+  log "BERT-base-sized ONNX export -> $BENCH_BERT_ONNX (pip: ${BENCH_PY_PACKAGES[*]})"
+  if [[ ! -x "$BENCH_VENV/bin/python" ]]; then
+    python3 -m venv "$BENCH_VENV"
+  fi
+  if ! "$BENCH_VENV/bin/pip" install --quiet "${BENCH_PY_PACKAGES[@]}" \
+    || ! "$BENCH_VENV/bin/python" "$export_py" --random-bert-base "$BENCH_BERT_ONNX" \
+      --tokenizer "$MODEL_DIR/tokenizer.json"; then
+    rm -f "$BENCH_BERT_ONNX/splade.onnx" "$BENCH_BERT_ONNX/splade_int8.onnx"
+    echo "warning: BERT-base ONNX export failed; the harness will skip those lines" >&2
+  fi
+}
+
+cmd_bench() {
+  cmd_setup
+  build_native
+  build_wasm
+  if [[ " $* " == *" --bert-base "* ]]; then
+    bench_bert_onnx
+  fi
+  log "benchmark: node bench/bench.mjs $*"
+  node bench/bench.mjs "$@"
+}
+
 case "${1:-}" in
   setup) cmd_setup ;;
   build) cmd_build ;;
@@ -259,8 +293,9 @@ case "${1:-}" in
   dist) assemble_dist ;;
   demo) cmd_demo ;;
   test) cmd_test ;;
+  bench) shift && cmd_bench "$@" ;;
   *)
-    echo "usage: $0 setup|build|demo|test|wasm|dist" >&2
+    echo "usage: $0 setup|build|demo|test|wasm|dist|bench [options]" >&2
     exit 2
     ;;
 esac

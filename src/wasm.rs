@@ -97,6 +97,16 @@ impl JsSparseEncoder {
         vectors.iter().map(vector_to_js).collect()
     }
 
+    /// Lowers (or restores) the document truncation length in tokens, specials included (e.g. to
+    /// benchmark at a fixed length); it cannot exceed the model's positions.
+    #[wasm_bindgen(js_name = setMaxDocumentTokens)]
+    pub fn set_max_document_tokens(&mut self, max_tokens: usize) -> Result<(), JsError> {
+        self.inner
+            .document_encoder_mut()
+            .set_max_tokens(max_tokens)
+            .map_err(js_error)
+    }
+
     #[wasm_bindgen(js_name = queryTokenIds)]
     pub fn query_token_ids(&self, text: &str) -> Result<Vec<u32>, JsError> {
         self.inner.query_encoder().token_ids(text).map_err(js_error)

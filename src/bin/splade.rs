@@ -16,6 +16,9 @@ use splade_wasm::{DirectoryFiles, Error, Result, SparseEncoder, SparseVector};
 /// giving the encoder enough texts to batch by length.
 const DOCUMENTS_PER_CHUNK: usize = 256;
 
+/// The 10-word query `splade bench` times by default (the same as `bench/` uses in wasm).
+const BENCH_QUERY: &str = "how does cerebral white matter develop in human newborn infants";
+
 #[derive(Parser)]
 #[command(
     name = "splade",
@@ -80,6 +83,11 @@ enum Command {
         /// Timed repetitions; the best is reported.
         #[arg(long, default_value_t = 3)]
         repeat: usize,
+        /// A query timed with `encode_query` (median of `--query-calls` calls).
+        #[arg(long, default_value = BENCH_QUERY)]
+        query: String,
+        #[arg(long, default_value_t = 10_000)]
+        query_calls: usize,
     },
     /// Write a randomly initialised model of a real size, for benchmarks and memory measurements.
     RandomModel {
@@ -148,12 +156,15 @@ fn run(cli: Cli) -> Result<()> {
             document,
             document_tokens,
             repeat,
+            query,
+            query_calls,
         } => bench(
             &model,
             &passages,
             passage_tokens,
             document.as_deref().map(|d| (d, document_tokens)),
             repeat.max(1),
+            (&query, query_calls.max(1)),
         ),
         Command::RandomModel {
             architecture,
@@ -427,6 +438,7 @@ fn bench(
     passage_tokens: usize,
     document: Option<(&Path, usize)>,
     repeat: usize,
+    (query, query_calls): (&str, usize),
 ) -> Result<()> {
     let start = std::time::Instant::now();
     let mut encoder = load_model(model)?;
@@ -470,6 +482,16 @@ fn bench(
         report["document_tokens"] = n.into();
         report["document_ms"] = (seconds * 1000.0).into();
     }
+    let mut query_s = Vec::with_capacity(query_calls);
+    for _ in 0..query_calls {
+        let start = std::time::Instant::now();
+        std::hint::black_box(encoder.encode_query(std::hint::black_box(query))?);
+        query_s.push(start.elapsed().as_secs_f64());
+    }
+    query_s.sort_by(f64::total_cmp);
+    report["query_tokens"] = encoder.query_encoder().token_ids(query)?.len().into();
+    report["query_us_median"] = (query_s[query_calls / 2] * 1e6).into();
+    report["query_us_best"] = (query_s[0] * 1e6).into();
     if let (Some(load), Some(encode)) = (load_peak, peak_rss_mib()) {
         report["load_peak_rss_mib"] = load.into();
         report["encode_peak_rss_mib"] = encode.into();
