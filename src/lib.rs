@@ -7,6 +7,7 @@ pub mod error;
 pub mod files;
 mod folder;
 pub mod idf;
+pub mod index;
 pub mod models;
 pub mod pooling;
 pub mod query;
@@ -17,6 +18,7 @@ pub use document::DocumentEncoder;
 pub use encoder::{EncoderInfo, SparseEncoder};
 pub use error::{Error, Result};
 pub use files::{DirectoryFiles, MemoryFiles, ModelFiles};
+pub use index::{Hit, SparseIndex, TermContribution};
 pub use query::QueryEncoder;
 pub use sparse::SparseVector;
 

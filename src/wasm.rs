@@ -138,3 +138,107 @@ impl JsSparseEncoder {
             .map_err(|e| JsError::new(&e.to_string()))
     }
 }
+
+// ---- SparseIndex: a thin layer over `crate::index::SparseIndex` -------------------------------
+
+use crate::index::{vector_from_parts, SparseIndex};
+
+/// Structs as plain JS objects (`{id, score}`, `{tokenId, ...}`).
+fn plain_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::new())
+        .map_err(|e| JsError::new(&e.to_string()))
+}
+
+fn js_vector(indices: &[u32], values: &[f32]) -> Result<SparseVector, JsError> {
+    vector_from_parts(indices, values).map_err(js_error)
+}
+
+/// An inverted index of sparse vectors by string id: exact top-k search, explanations, and a
+/// compact binary form (`save` / `SparseIndex.load`).
+#[wasm_bindgen(js_name = SparseIndex)]
+#[derive(Default)]
+pub struct JsSparseIndex {
+    inner: SparseIndex,
+}
+
+#[wasm_bindgen(js_class = SparseIndex)]
+impl JsSparseIndex {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> JsSparseIndex {
+        Self::default()
+    }
+
+    /// Adds a document, or replaces the one with the same id. `indices` need not be sorted but
+    /// must be distinct; `values` must be finite and as many as `indices`.
+    pub fn add(&mut self, id: &str, indices: &[u32], values: &[f32]) -> Result<(), JsError> {
+        let vector = js_vector(indices, values)?;
+        self.inner.add(id, &vector).map_err(js_error)
+    }
+
+    /// Removes a document; returns whether it was there.
+    pub fn remove(&mut self, id: &str) -> bool {
+        self.inner.remove(id)
+    }
+
+    pub fn has(&self, id: &str) -> bool {
+        self.inner.contains(id)
+    }
+
+    /// The number of documents.
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// Document ids in insertion order (an update counts as a new insertion).
+    pub fn ids(&self) -> Vec<String> {
+        self.inner.ids().map(str::to_string).collect()
+    }
+
+    /// The `k` best documents for a query vector: `[{id, score}]`, best first, positive scores
+    /// only, equal scores by id.
+    pub fn search(&self, indices: &[u32], values: &[f32], k: f64) -> Result<JsValue, JsError> {
+        if !(k >= 0.0 && k.fract() == 0.0) {
+            return Err(JsError::new(&format!(
+                "k must be a non-negative integer, got {k}"
+            )));
+        }
+        let query = js_vector(indices, values)?;
+        plain_js(&self.inner.search(&query, k as usize))
+    }
+
+    /// Why a document matches a query: `[{tokenId, queryWeight, documentWeight, contribution}]`,
+    /// largest contribution first. Throws if the index has no such document.
+    pub fn explain(&self, id: &str, indices: &[u32], values: &[f32]) -> Result<JsValue, JsError> {
+        let query = js_vector(indices, values)?;
+        let terms = self
+            .inner
+            .explain(id, &query)
+            .ok_or_else(|| JsError::new(&format!("the index has no document with id `{id}`")))?;
+        plain_js(&terms)
+    }
+
+    /// The index as bytes (versioned, checksummed), for `SparseIndex.load`.
+    pub fn save(&self) -> Vec<u8> {
+        self.inner.save()
+    }
+
+    /// Reads bytes written by `save`; throws an Error saying what is wrong with corrupt input.
+    pub fn load(bytes: &[u8]) -> Result<JsSparseIndex, JsError> {
+        let inner = SparseIndex::load(bytes).map_err(js_error)?;
+        Ok(Self { inner })
+    }
+
+    /// Sizes and memory: `{documents, tombstones, tokens, postings, postingsBytes, documentsBytes,
+    /// scratchBytes, memoryBytes}`.
+    pub fn stats(&self) -> Result<JsValue, JsError> {
+        plain_js(&self.inner.stats())
+    }
+
+    /// Releases the slack left by incremental adds (worth calling after a bulk load).
+    #[wasm_bindgen(js_name = shrinkToFit)]
+    pub fn shrink_to_fit(&mut self) {
+        self.inner.shrink_to_fit();
+    }
+}

@@ -89,6 +89,18 @@ enum Command {
         #[arg(long, default_value_t = 10_000)]
         query_calls: usize,
     },
+    /// Time exact top-k search over an index of synthetic SPLADE-like passages (Zipf token ids);
+    /// prints one JSON line: build time, search latency percentiles, memory, serialised size.
+    BenchIndex {
+        #[arg(long, default_value_t = 100_000)]
+        passages: usize,
+        #[arg(long, default_value_t = 1_000)]
+        queries: usize,
+        #[arg(short, default_value_t = 10)]
+        k: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u32,
+    },
     /// Write a randomly initialised model of a real size, for benchmarks and memory measurements.
     RandomModel {
         #[arg(long, value_enum)]
@@ -166,6 +178,21 @@ fn run(cli: Cli) -> Result<()> {
             repeat.max(1),
             (&query, query_calls.max(1)),
         ),
+        Command::BenchIndex {
+            passages,
+            queries,
+            k,
+            seed,
+        } => {
+            let config = splade_wasm::index::bench::IndexBenchConfig {
+                passages,
+                queries,
+                k,
+                seed,
+            };
+            println!("{}", splade_wasm::index::bench::run(&config)?);
+            Ok(())
+        }
         Command::RandomModel {
             architecture,
             tokenizer,
