@@ -481,3 +481,36 @@ fn the_index_can_be_shared_across_threads() {
         }
     });
 }
+
+#[test]
+fn bench_index_cli_prints_one_json_report() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_splade"))
+        .args([
+            "bench-index",
+            "--passages",
+            "300",
+            "--queries",
+            "20",
+            "-k",
+            "5",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["passages"], 300);
+    assert_eq!(report["k"], 5);
+    for key in [
+        "search_ms_p50",
+        "search_ms_p95",
+        "build_s",
+        "memory_bytes",
+        "serialized_bytes",
+    ] {
+        assert!(report[key].as_f64().unwrap() > 0.0, "{key}: {report}");
+    }
+}

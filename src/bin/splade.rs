@@ -96,7 +96,7 @@ enum Command {
         passages: usize,
         #[arg(long, default_value_t = 1_000)]
         queries: usize,
-        #[arg(short, default_value_t = 10)]
+        #[arg(short, long, default_value_t = 10)]
         k: usize,
         #[arg(long, default_value_t = 1)]
         seed: u32,

@@ -120,6 +120,23 @@ pub struct IndexBenchConfig {
     pub seed: u32,
 }
 
+/// FNV-1a (32-bit) over every query's hits (id bytes, a zero byte, the score's f32 bits
+/// little-endian), so that the JavaScript benchmark can show it ranked exactly the same.
+pub fn hits_digest<'a>(hits: impl IntoIterator<Item = &'a super::Hit>) -> u32 {
+    let mut h = 0x811C_9DC5u32;
+    for hit in hits {
+        let bytes = hit
+            .id
+            .bytes()
+            .chain([0])
+            .chain(hit.score.to_bits().to_le_bytes());
+        for b in bytes {
+            h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+        }
+    }
+    h
+}
+
 /// Nearest-rank percentile of sorted values.
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
@@ -167,12 +184,12 @@ pub fn run(config: &IndexBenchConfig) -> Result<serde_json::Value> {
     }
 
     let mut latencies_ms = Vec::with_capacity(queries.len());
-    let mut hits_total = 0;
+    let mut all_hits = Vec::with_capacity(queries.len() * config.k.min(config.passages));
     for q in &queries {
         let start = Instant::now();
         let hits = std::hint::black_box(index.search(std::hint::black_box(q), config.k));
         latencies_ms.push(start.elapsed().as_secs_f64() * 1e3);
-        hits_total += hits.len();
+        all_hits.extend(hits);
     }
     let mean_ms = latencies_ms.iter().sum::<f64>() / latencies_ms.len() as f64;
     latencies_ms.sort_by(f64::total_cmp);
@@ -213,7 +230,8 @@ pub fn run(config: &IndexBenchConfig) -> Result<serde_json::Value> {
         "nnz_per_query": queries.iter().map(SparseVector::len).sum::<usize>() as f64 / queries.len() as f64,
         "postings_per_query": postings_per_query,
         "k": config.k,
-        "hits_per_query": hits_total as f64 / queries.len() as f64,
+        "hits_per_query": all_hits.len() as f64 / queries.len() as f64,
+        "hits_digest": format!("{:08x}", hits_digest(&all_hits)),
         "generate_s": generate_s,
         "build_s": build_s,
         "search_ms_p50": percentile(&latencies_ms, 0.50),
@@ -255,6 +273,21 @@ mod tests {
             assert!((5..=11).contains(&q.len()));
             assert!(q.values().iter().all(|&w| (1.0..8.0).contains(&w)));
         }
+    }
+
+    #[test]
+    fn hits_digest_is_fnv1a() {
+        let hit = super::super::Hit {
+            id: "a".into(),
+            score: 1.0,
+        };
+        // FNV-1a of the bytes 61 00 00 00 80 3f.
+        let mut h = 0x811C_9DC5u32;
+        for b in [0x61u8, 0, 0, 0, 0x80, 0x3f] {
+            h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+        }
+        assert_eq!(hits_digest([&hit]), h);
+        assert_eq!(hits_digest([]), 0x811C_9DC5);
     }
 
     #[test]
