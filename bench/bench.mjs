@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { chromiumPath } from "../tests/js/browser.mjs";
 import { contentType } from "../tools/serve.mjs";
-import { median } from "./lib.mjs";
+import { latency, median, throughput } from "./lib.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const BASELINES = path.resolve(ROOT, process.env.SPLADE_BASELINES ?? "../shared/baselines");
@@ -80,6 +80,9 @@ function cpuModel() {
 }
 
 function gitRevision() {
+  if (process.env.SPLADE_BENCH_REVISION) {
+    return process.env.SPLADE_BENCH_REVISION; // a tree exported with `git archive`
+  }
   try {
     const rev = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
     const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
@@ -208,16 +211,16 @@ function rendererPeakBytes(browserPid) {
 // ---------------------------------------------------------------------------------------------
 // the three kinds of run
 
-function runNative({ model, label, passages, threads, reps, limit }) {
-  // `splade bench` measures batch "all" (encode_documents, batched internally by length) and one
-  // by one (batch 1); run it `reps` times so that we can report medians as for the other lines.
+// `splade bench` measures batch "all" (encode_documents, batched internally by length) and one by
+// one (batch 1); one process per round, so that we can report medians as for the other lines.
+function runNativeOnce({ model, passages, threads, limit }) {
   let passagesFile = passages;
   if (limit) {
+    mkdirSync(path.join(ROOT, ".cache/bench"), { recursive: true });
     passagesFile = path.join(ROOT, ".cache/bench", `passages-${limit}.json`);
     writeFileSync(passagesFile, JSON.stringify(JSON.parse(readFileSync(passages, "utf8")).slice(0, limit)));
   }
-  const runs = [];
-  for (let r = 0; r < reps; r++) {
+  {
     const res = spawnSync(
       path.join(ROOT, "target/release/splade"),
       [
@@ -231,8 +234,11 @@ function runNative({ model, label, passages, threads, reps, limit }) {
       { cwd: ROOT, encoding: "utf8", env: { ...process.env, RAYON_NUM_THREADS: String(threads) } },
     );
     if (res.status !== 0) throw new Error(`splade bench failed: ${res.stderr}`);
-    runs.push(JSON.parse(res.stdout.trim().split("\n").pop()));
+    return JSON.parse(res.stdout.trim().split("\n").pop());
   }
+}
+
+function nativeLines({ label, threads }, runs) {
   const first = runs[0];
   const pick = (key) => runs.map((r) => r[key]).filter((v) => v != null);
   const tokens = first.passage_tokens * first.passages;
@@ -266,7 +272,7 @@ function runNative({ model, label, passages, threads, reps, limit }) {
   return [line(1, "docs_per_s_one_by_one"), batched];
 }
 
-function runNode({ model, label, batch, reps, limit, document, query }) {
+function runNodeOnce({ model, batch, reps, limit, document, query }) {
   const cfg = {
     model,
     passages: path.join(BASELINES, "passages-128.json"),
@@ -283,16 +289,31 @@ function runNode({ model, label, batch, reps, limit, document, query }) {
     maxBuffer: 16 * MiB,
   });
   if (res.status !== 0) throw new Error(`node-wasm failed: ${res.stderr}`);
-  const r = JSON.parse(res.stdout.trim().split("\n").pop());
-  return {
-    model: label,
-    runtime: "node wasm",
-    precision: "f32",
-    engine: "ours",
-    workers: 1,
-    batch,
-    ...r,
-  };
+  return JSON.parse(res.stdout.trim().split("\n").pop());
+}
+
+/** One line from several rounds of the same configuration (Node or Chromium). */
+function mergeRounds(runs) {
+  const last = runs.at(-1);
+  const out = { ...last, rounds: runs.length };
+  Object.assign(out, throughput(runs.flatMap((r) => r.seconds), last.passages, last.tokens));
+  if (runs.some((r) => r.document)) {
+    out.document = latency(runs.flatMap((r) => r.document?.seconds ?? []));
+  }
+  if (runs.some((r) => r.query)) {
+    const qs = runs.map((r) => r.query).filter(Boolean);
+    out.query = {
+      calls: qs.reduce((n, q) => n + q.calls, 0),
+      us_median: median(qs.map((q) => q.us_median)),
+      us_best: Math.min(...qs.map((q) => q.us_best)),
+      per_round: qs,
+    };
+  }
+  for (const k of ["wasm_bytes", "renderer_peak_rss_bytes", "max_rss_bytes"]) {
+    if (last[k] != null) out[k] = Math.max(...runs.map((r) => r[k] ?? 0));
+  }
+  out.load_ms = median(runs.map((r) => r.load_ms));
+  return out;
 }
 
 async function runChromium(ctx, cfg) {
@@ -471,38 +492,84 @@ async function main() {
     passages: `${path.relative(ROOT, passagesFile)} (${passages.length}, truncated to 128 tokens)`,
     document: "document-512.json, truncated to 512 tokens",
     query: QUERY,
+    // The machine is shared: a load well above 1 at the start or the end means the run was disturbed.
+    loadavg_start: os.loadavg(),
   };
   console.log(`CPU: ${env.cpu.model_name} (${env.cpu.vendor} family ${env.cpu.family} model ${env.cpu.model}), ${env.cpu.cores} cores`);
 
-  const lines = [];
-  const record = (line) => {
-    lines.push(line);
-    console.log(
-      `  ${line.model} ${line.runtime} ${line.precision} w${line.workers} b${line.batch}: ` +
-        `${fmt(line.docs_per_s, 2)} docs/s (best ${fmt(line.docs_per_s_best, 2)})` +
-        (line.document ? `, 512-token doc ${fmt(line.document.ms)} ms` : "") +
-        (line.query ? `, query ${fmt(line.query.us_median)} µs` : ""),
-    );
-  };
-
+  // Every configuration is a job; rounds run all jobs in turn (round-robin), so that the shared
+  // machine's slow spells spread over all lines instead of hitting a few of them.
+  const jobs = [];
+  const needChromium = opt.only.has("chromium");
   for (const m of models) {
     if (opt.only.has("native")) {
-      console.log(`\n== native (${m.label})`);
       for (const threads of [...new Set([1, opt.workers])]) {
-        for (const l of runNative({ model: m.dir, label: m.label, passages: passagesFile, threads, reps: m.reps, limit: m.limit })) {
-          record(l);
-        }
+        jobs.push({
+          kind: "native",
+          rounds: m.reps,
+          meta: { label: m.label, threads },
+          run: () => runNativeOnce({ model: m.dir, passages: passagesFile, threads, limit: m.limit }),
+        });
       }
     }
     if (opt.only.has("node")) {
-      console.log(`\n== wasm in Node (${m.label})`);
       for (const batch of m.batches) {
-        record(runNode({ model: m.dir, label: m.label, batch, reps: m.reps, limit: m.limit, document: true, query: m.query && batch === 1 }));
+        jobs.push({
+          kind: "node",
+          rounds: m.reps,
+          meta: { model: m.label, runtime: "node wasm", precision: "f32", engine: "ours", workers: 1, batch },
+          run: () =>
+            runNodeOnce({ model: m.dir, batch, reps: 1, limit: m.limit, document: batch === m.batches[0], query: m.query && batch === 1 }),
+        });
+      }
+    }
+    if (needChromium) {
+      const texts = m.limit ? passages.slice(0, m.limit) : passages;
+      const engines = [{ engine: "ours", precision: "f32" }];
+      if (opt.ort && m.onnx) {
+        engines.push({ engine: "ort", precision: "fp32" }, { engine: "ort", precision: "int8" });
+      }
+      for (const workers of m.workers) {
+        for (const { engine, precision } of engines) {
+          for (const batch of m.batches) {
+            const firstOfKind = workers === 1 && batch === m.batches[0];
+            const cfg = (server, tokenizerFiles) => ({
+              label: `${m.label} ${precision} w${workers} b${batch}`,
+              engine,
+              workers,
+              batch,
+              reps: 1,
+              passages: texts,
+              passageTokens: 128,
+              document: firstOfKind ? document : null,
+              documentTokens: 512,
+              documentReps: 3,
+              query: firstOfKind && m.query ? QUERY : null,
+              queryBlocks: 100,
+              queryPerBlock: 100,
+              tokenizerFiles,
+              modelFiles: Object.fromEntries(listFolder(m.dir).map((rel) => [rel, `${server.url}${m.mount}${rel}`])),
+              onnxUrl: engine === "ort" ? `${server.url}${m.onnx[precision]}` : null,
+            });
+            jobs.push({
+              kind: "chromium",
+              rounds: m.reps,
+              meta: { model: m.label, runtime: "chromium", precision, engine, workers, batch },
+              run: async (ctx) => {
+                const r = await runChromium(ctx, cfg(ctx.server, ctx.tokenizerFiles));
+                r.wasm_bytes = engine === "ours" ? r.worker_wasm_bytes.reduce((a, b) => a + b, 0) : null;
+                return r;
+              },
+            });
+          }
+        }
       }
     }
   }
 
-  if (opt.only.has("chromium")) {
+  let ctx = null;
+  let closeChromium = async () => {};
+  if (needChromium) {
     const server = await startServer(mounts);
     // The same flags as tests/js/browser.mjs (no network: stop Chromium's background connections).
     const browserServer = await chromium.launchServer({
@@ -516,67 +583,51 @@ async function main() {
     });
     const browser = await chromium.connect(browserServer.wsEndpoint());
     env.chromium = browser.version();
-    const ctx = { browser, server, browserPid: browserServer.process().pid };
     const tokenizerFiles = Object.fromEntries(
       listFolder(path.join(ROOT, "models/splade-tiny")).map((rel) => [rel, `${server.url}/models/splade-tiny/${rel}`]),
     );
-    try {
-      for (const m of models) {
-        console.log(`\n== headless Chromium ${env.chromium} (${m.label})`);
-        const texts = m.limit ? passages.slice(0, m.limit) : passages;
-        const engines = [{ engine: "ours", precision: "f32" }];
-        if (opt.ort && m.onnx) {
-          engines.push({ engine: "ort", precision: "fp32" }, { engine: "ort", precision: "int8" });
-        }
-        for (const workers of m.workers) {
-          for (const { engine, precision } of engines) {
-            for (const batch of m.batches) {
-              const firstOfKind = workers === 1 && batch === m.batches[0];
-              const cfg = {
-                label: `${m.label} ${precision} w${workers} b${batch}`,
-                engine,
-                workers,
-                batch,
-                reps: m.reps,
-                passages: texts,
-                passageTokens: 128,
-                document: firstOfKind ? document : null,
-                documentTokens: 512,
-                documentReps: 5,
-                query: firstOfKind && m.query ? QUERY : null,
-                queryBlocks: 100,
-                queryPerBlock: 100,
-                tokenizerFiles,
-                modelFiles: Object.fromEntries(listFolder(m.dir).map((rel) => [rel, `${server.url}${m.mount}${rel}`])),
-                onnxUrl: engine === "ort" ? `${server.url}${m.onnx[precision]}` : null,
-              };
-              const r = await runChromium(ctx, cfg);
-              record({
-                model: m.label,
-                runtime: "chromium",
-                precision,
-                engine,
-                workers,
-                batch,
-                ...r,
-                wasm_bytes: engine === "ours" ? r.worker_wasm_bytes.reduce((a, b) => a + b, 0) : null,
-              });
-            }
-          }
-        }
-      }
-    } finally {
+    ctx = { browser, server, browserPid: browserServer.process().pid, tokenizerFiles };
+    closeChromium = async () => {
       await browser.close();
       await browserServer.close();
       await server.close();
-    }
+    };
+    console.log(`Chromium ${env.chromium}`);
   }
 
+  const raw = jobs.map(() => []);
+  try {
+    const rounds = Math.max(...jobs.map((j) => j.rounds));
+    for (let round = 0; round < rounds; round++) {
+      console.log(`\n== round ${round + 1} of ${rounds}`);
+      for (const [i, job] of jobs.entries()) {
+        if (round >= job.rounds) continue;
+        const t0 = Date.now();
+        const r = await job.run(ctx);
+        raw[i].push(r);
+        const m = job.meta;
+        const dps = job.kind === "native" ? r.docs_per_s : r.passages / median(r.seconds);
+        console.log(
+          `  ${m.model ?? m.label} ${job.kind} ${m.precision ?? "f32"} ${job.kind === "native" ? `t${m.threads}` : `w${m.workers} b${m.batch}`}: ` +
+            `${fmt(dps, 2)} docs/s (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+        );
+      }
+    }
+  } finally {
+    await closeChromium();
+  }
+
+  const lines = jobs.flatMap((job, i) =>
+    job.kind === "native" ? nativeLines(job.meta, raw[i]) : [{ ...job.meta, ...mergeRounds(raw[i]) }],
+  );
+
+  env.loadavg_end = os.loadavg();
   addRatios(lines);
   const table = printTable(lines);
   const goals = targets(lines);
   console.log(`\nCPU: ${env.cpu.model_name} (family ${env.cpu.family} model ${env.cpu.model}, ${env.cpu.cores} cores); ` +
-    `Chromium ${env.chromium ?? "-"}; Node ${env.node}; onnxruntime-web ${env.onnxruntime_web}; git ${env.git}\n`);
+    `Chromium ${env.chromium ?? "-"}; Node ${env.node}; onnxruntime-web ${env.onnxruntime_web}; git ${env.git}; ` +
+    `load average ${env.loadavg_start[0].toFixed(2)} at start, ${env.loadavg_end[0].toFixed(2)} at end\n`);
   console.log(table);
   console.log(
     "\npeak memory: wasm = linear memory of our wasm instances (summed over workers; it never shrinks, so " +

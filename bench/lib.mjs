@@ -48,6 +48,7 @@ export function throughput(seconds, docs, tokens) {
 export function latency(seconds) {
   return {
     repeats: seconds.length,
+    seconds,
     ms: median(seconds) * 1000,
     ms_best: Math.min(...seconds) * 1000,
   };
