@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build, test and demo driver for splade-wasm.
 # Usage: ./build.sh setup|build|demo|test  (also: wasm = wasm package + dist only, dist = re-assemble dist/,
+#        package = the npm package in pkg/ from js/ + dist (no compiling),
 #        bench [options] = side-by-side benchmark vs onnxruntime-web, see bench/bench.mjs and README)
 set -euo pipefail
 
@@ -135,7 +136,7 @@ cmd_setup() {
 write_manifest() {
   # The browser cannot list a folder, so the demo reads this list of model files.
   python3 - "$1" <<'PY'
-import json, os, sys
+import hashlib, json, os, sys
 
 folder = sys.argv[1]
 skip = {"manifest.json", "LICENSE"}
@@ -144,7 +145,10 @@ for dirpath, _, names in os.walk(folder):
     for name in names:
         rel = os.path.relpath(os.path.join(dirpath, name), folder).replace(os.sep, "/")
         if rel not in skip:
-            files.append({"path": rel, "bytes": os.path.getsize(os.path.join(folder, rel))})
+            with open(os.path.join(folder, rel), "rb") as f:
+                data = f.read()
+            # sha256 lets the page check a download and notice a changed file in its cache.
+            files.append({"path": rel, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
 files.sort(key=lambda f: f["path"])
 with open(os.path.join(folder, "manifest.json"), "w") as f:
     json.dump({"files": files}, f, indent=2)
@@ -177,18 +181,39 @@ build_wasm() {
     log "wasm-opt took $((SECONDS - t0)) s"
   fi
   ls -l pkg/splade_wasm_bg.wasm
+  package_npm
+}
+
+package_npm() {
+  # pkg/ = the wasm-bindgen output plus the JS library (js/) and its types: the npm package.
+  log "packaging the npm package in pkg/"
+  [[ -f pkg/splade_wasm_bg.wasm ]] || die "pkg/ is missing; run ./build.sh build"
+  cp js/*.js js/*.d.ts pkg/
+  cp js/README.md pkg/README.md
+  cp LICENSE pkg/LICENSE 2>/dev/null || true
+  node tools/package-json.mjs >pkg/package.json
+}
+
+write_app_files() {
+  # The files the demo's service worker keeps for offline use (everything but the model, which the
+  # page caches itself).
+  (cd dist && find . -type f ! -path './models/*' ! -name app-files.json | sed 's|^\./||' | sort) \
+    | python3 -c 'import json, sys; json.dump([l.strip() for l in sys.stdin if l.strip()], sys.stdout, indent=1)' \
+    >dist/app-files.json
 }
 
 assemble_dist() {
   log "assembling dist/"
   [[ -f "$MODEL_DIR/model.safetensors" ]] || die "$MODEL_DIR is missing; run ./build.sh setup"
   [[ -f pkg/splade_wasm_bg.wasm ]] || die "pkg/ is missing; run ./build.sh build"
+  [[ -f pkg/index.js ]] || package_npm
   rm -rf dist
   mkdir -p dist/pkg dist/models
-  cp www/* dist/
-  cp pkg/splade_wasm.js pkg/splade_wasm_bg.wasm dist/pkg/
+  cp -r www/. dist/
+  cp pkg/*.js pkg/splade_wasm_bg.wasm dist/pkg/
   cp -r "$MODEL_DIR" dist/models/
   write_manifest "dist/$MODEL_DIR"
+  write_app_files
   du -sh dist
 }
 
@@ -239,7 +264,9 @@ cmd_test() {
   run_stage cargo cargo test --release
   run_stage node node tests/js/node-parity.mjs
   run_stage browser node tests/js/browser-parity.mjs
-  run_stage demo node tests/js/demo-smoke.mjs
+  run_stage loading node tests/js/model-loading.mjs
+  run_stage package node tests/js/npm-package.mjs
+  run_stage demo node tests/js/demo-e2e.mjs
 
   log "summary"
   local i failed=0
@@ -290,12 +317,13 @@ case "${1:-}" in
   setup) cmd_setup ;;
   build) cmd_build ;;
   wasm) build_wasm && assemble_dist ;;
+  package) package_npm && assemble_dist ;;
   dist) assemble_dist ;;
   demo) cmd_demo ;;
   test) cmd_test ;;
   bench) shift && cmd_bench "$@" ;;
   *)
-    echo "usage: $0 setup|build|demo|test|wasm|dist|bench [options]" >&2
+    echo "usage: $0 setup|build|demo|test|wasm|package|dist|bench [options]" >&2
     exit 2
     ;;
 esac

@@ -48,9 +48,14 @@ async function resolveFile(root, urlPath) {
   }
 }
 
-export function startServer(root, { port = 0, host = "127.0.0.1", quiet = true } = {}) {
+// `handler(req, res)`, if given, sees each request first and returns true when it answered it
+// (the browser tests use it to serve broken downloads).
+export function startServer(root, { port = 0, host = "127.0.0.1", quiet = true, handler = null } = {}) {
   const absRoot = path.resolve(root);
   const server = createServer(async (req, res) => {
+    if (handler && (await handler(req, res))) {
+      return;
+    }
     const file = req.method === "GET" || req.method === "HEAD" ? await resolveFile(absRoot, req.url) : null;
     if (!quiet) {
       console.log(`${req.method} ${req.url} ${file ? 200 : 404}`);

@@ -1,195 +1,920 @@
-import init, { SparseEncoder } from "./pkg/splade_wasm.js";
+// The demo: private search over your own documents. Model from the Cache API or the network,
+// encoding in a worker pool, index and documents in IndexedDB, search on every keystroke.
+// All document text is untrusted: it only ever reaches the page through textContent.
+import {
+  IndexStore,
+  SearchFileError,
+  SparseEncoder,
+  StorageError,
+  createSearch,
+  defaultWorkerCount,
+  documentsFromFiles,
+  documentsFromText,
+  filesFromDataTransfer,
+} from "./pkg/index.js";
 
-const MODEL_DIR = "models/splade-tiny/";
-const MAX_TERMS = 8;
-const SAMPLE_DOCS = [
-  "Venus is often called Earth's twin because of its similar size and proximity.",
-  "Mars, known for its reddish appearance, is often referred to as the Red Planet.",
-  "Saturn, famous for its rings, is sometimes mistaken for the Red Planet.",
-  "Currently New York is rainy.",
-  "Photosynthesis converts light energy into chemical energy stored in glucose.",
-  "The Eiffel Tower was completed in 1889 and is located in Paris, France.",
-];
+const MODEL_URL = "models/splade-tiny/";
+const SAMPLE_URL = "sample/sotu-sample.jsonl";
+const SAMPLE_NAME = "sotu-sample.jsonl";
+const RESULTS = 10;
+const SAMPLE_QUERIES = ["paying off the national debt", "railroads across the continent", "war with Mexico", "health insurance", "the gold standard"];
+const params = new URLSearchParams(location.search);
+const WORKERS = params.has("workers") ? Math.max(0, Number(params.get("workers")) | 0) : defaultWorkerCount();
 
-const els = Object.fromEntries(
-  ["status", "docs", "index", "index-status", "query", "search-status", "results", "model-info"].map((id) => [
-    id.replace(/-(\w)/g, (_, c) => c.toUpperCase()),
-    document.getElementById(id),
-  ]),
-);
+const $ = (id) => document.getElementById(id);
+const els = {
+  model: $("model"),
+  modelText: $("model-text"),
+  modelProgress: $("model-progress"),
+  modelRetry: $("model-retry"),
+  query: $("query"),
+  searchStatus: $("search-status"),
+  empty: $("empty"),
+  placeholder: $("placeholder"),
+  placeholderHeading: $("placeholder-heading"),
+  placeholderText: $("placeholder-text"),
+  placeholderRetry: $("placeholder-retry"),
+  tips: $("tips"),
+  suggestions: $("suggestions"),
+  results: $("results"),
+  summary: $("library-summary"),
+  dropzone: $("dropzone"),
+  fileInput: $("file-input"),
+  folderInput: $("folder-input"),
+  pasteTitle: $("paste-title"),
+  pasteText: $("paste-text"),
+  pasteAdd: $("paste-add"),
+  paste: $("paste"),
+  indexing: $("indexing"),
+  indexingProgress: $("indexing-progress"),
+  indexingText: $("indexing-text"),
+  pause: $("indexing-pause"),
+  resume: $("indexing-resume"),
+  cancel: $("indexing-cancel"),
+  notice: $("notice"),
+  noticeText: $("notice-text"),
+  noticeClose: $("notice-close"),
+  exportBtn: $("export"),
+  importBtn: $("import"),
+  importInput: $("import-input"),
+  clear: $("clear"),
+  modelInfo: $("model-info"),
+  offline: $("offline"),
+};
 
-let encoder = null;
-let indexed = [];
+/** Test and debugging hooks: counters only, nothing that changes behaviour. */
+const stats = { encodedPassages: 0, restoredDocuments: 0, checkpoints: 0 };
+window.spladeDemo = { stats, ready: false };
 
-function setStatus(state, text) {
-  els.status.dataset.state = state;
-  els.status.textContent = text;
-}
+let search = null;
+let store = null;
+let storeError = null;
+let run = null; // the indexing run in progress: {controller, reason, total, done, started, passages}
+let pending = []; // documents waiting to be indexed (also in IndexedDB)
+let paused = false;
+let doneIds = [];
+let lastSave = 0;
+let saveInterval = 2000;
+let saving = null;
+let refreshTimer = null;
+
+// ---------- small helpers ----------
 
 function errorText(err) {
   return err instanceof Error ? err.message : String(err);
 }
 
-// Lets the browser paint a status message before a long synchronous wasm call.
-function nextPaint() {
-  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
-}
-
-async function fetchOk(url) {
-  const res = await fetch(url);
-  if (!res.ok) {
-    throw new Error(`could not load ${url} (HTTP ${res.status})`);
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) {
+    node.className = className;
   }
-  return res;
+  if (text != null) {
+    node.textContent = text;
+  }
+  return node;
 }
 
-async function loadModelFiles() {
-  const manifest = await (await fetchOk(MODEL_DIR + "manifest.json")).json();
-  const totalMb = manifest.files.reduce((sum, f) => sum + (f.bytes ?? 0), 0) / 1e6;
-  let done = 0;
-  const entries = await Promise.all(
-    manifest.files.map(async ({ path }) => {
-      const bytes = new Uint8Array(await (await fetchOk(MODEL_DIR + path)).arrayBuffer());
-      done += 1;
-      setStatus("loading", `Loading model… ${done}/${manifest.files.length} files (${totalMb.toFixed(1)} MB)`);
-      return [path, bytes];
-    }),
-  );
-  return Object.fromEntries(entries);
+function plural(n, one, many = `${one}s`) {
+  return `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
 }
+
+function megabytes(bytes) {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+function duration(seconds) {
+  if (seconds == null || !Number.isFinite(seconds)) {
+    return "";
+  }
+  if (seconds < 60) {
+    return `${Math.max(1, Math.round(seconds))} s`;
+  }
+  const m = Math.floor(seconds / 60);
+  return `${m} min ${Math.round(seconds - 60 * m)} s`;
+}
+
+function showNotice(message, kind = "error") {
+  els.notice.hidden = false;
+  els.notice.dataset.kind = kind;
+  els.noticeText.textContent = message;
+}
+
+function hideNotice() {
+  els.notice.hidden = true;
+}
+
+function setModelState(state, text, progress = null) {
+  els.model.dataset.state = state;
+  els.modelText.textContent = text;
+  if (progress == null) {
+    els.modelProgress.hidden = state !== "loading";
+    els.modelProgress.removeAttribute("value"); // indeterminate
+  } else {
+    els.modelProgress.hidden = false;
+    els.modelProgress.value = progress;
+  }
+  els.modelRetry.hidden = state !== "error";
+}
+
+function setPlaceholder(heading, text, { retry = false } = {}) {
+  els.placeholder.hidden = heading == null;
+  if (heading != null) {
+    els.placeholderHeading.textContent = heading;
+    els.placeholderText.textContent = text;
+    els.placeholderRetry.hidden = !retry;
+  }
+}
+
+/** The buttons that add documents or change the index: usable once the model is ready. */
+function setControlsEnabled(enabled) {
+  for (const node of document.querySelectorAll("[data-action], #paste-add, #export, #import, #clear")) {
+    node.disabled = !enabled;
+  }
+  els.dropzone.setAttribute("aria-disabled", String(!enabled));
+  els.dropzone.tabIndex = enabled ? 0 : -1;
+}
+
+// ---------- model ----------
 
 async function loadModel() {
+  setModelState("loading", "Loading the model…");
   const started = performance.now();
-  const [files] = await Promise.all([
-    loadModelFiles(),
-    init({ module_or_path: new URL("./pkg/splade_wasm_bg.wasm", import.meta.url) }),
-  ]);
-  setStatus("loading", "Loading model… building the encoder");
-  await nextPaint();
-  encoder = new SparseEncoder(files);
+  const encoder = await SparseEncoder.loadFolder(MODEL_URL, {
+    onProgress: ({ loaded, total, fromCache }) => {
+      window.spladeDemo.modelFromCache = fromCache;
+      if (fromCache) {
+        setModelState("loading", "Loading the model from this browser’s storage…", total ? loaded / total : null);
+      } else if (total) {
+        setModelState("loading", `Downloading the model… ${megabytes(loaded)} of ${megabytes(total)}`, loaded / total);
+      } else {
+        setModelState("loading", `Downloading the model… ${megabytes(loaded)}`);
+      }
+    },
+  });
+  setModelState("loading", WORKERS > 0 ? `Starting ${plural(WORKERS, "encoder worker")}…` : "Starting the encoder…");
+  search = await createSearch({ model: encoder, workers: WORKERS });
   const info = encoder.info();
+  const ms = Math.round(performance.now() - started);
+  setModelState("ready", `Model ready in ${ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`}`);
   els.modelInfo.textContent =
-    `Model: ${info.architecture}, ${info.layers} layers, hidden size ${info.hiddenSize}, ` +
-    `vocabulary ${info.vocabSize}; documents up to ${info.maxDocumentTokens} tokens, queries up to ${info.maxQueryTokens}.`;
-  setStatus("ready", `Model ready (${Math.round(performance.now() - started)} ms). Index some documents, then search.`);
+    `Model: ${info.architecture}, ${info.layers} layers, hidden size ${info.hiddenSize}, ${info.vocabSize.toLocaleString("en-US")}-token vocabulary; ` +
+    `passages up to ${info.maxDocumentTokens} tokens; ` +
+    (search.workers > 0 ? `${plural(search.workers, "encoder worker")}.` : "encoding on the page.");
 }
 
-async function indexDocuments() {
-  const texts = els.docs.value
-    .split("\n")
-    .map((line) => line.trim())
-    .filter((line) => line !== "");
-  if (texts.length === 0) {
-    els.indexStatus.textContent = "Add at least one document.";
+// ---------- persistence ----------
+
+async function openStore() {
+  try {
+    store = await IndexStore.open("splade-demo");
+  } catch (err) {
+    storeError = err;
+    store = null;
+  }
+}
+
+async function restore() {
+  if (!store) {
     return;
   }
-  els.index.disabled = true;
-  els.indexStatus.textContent = `Indexing ${texts.length} documents…`;
-  await nextPaint();
-  try {
-    const started = performance.now();
-    const vectors = encoder.encodeDocuments(texts);
-    indexed = texts.map((text, i) => ({ text, vector: vectors[i] }));
-    const ms = Math.round(performance.now() - started);
-    els.indexStatus.textContent = `Indexed ${texts.length} documents in ${ms} ms.`;
-    els.query.disabled = false;
-    els.query.placeholder = "e.g. Which planet is known as the Red Planet?";
-    search();
-  } catch (err) {
-    els.indexStatus.textContent = `Indexing failed: ${errorText(err)}`;
-  } finally {
-    els.index.disabled = false;
-  }
-}
-
-// Both vectors have ascending indices, so a merge walk gives the dot product and its terms.
-function match(query, doc) {
-  const terms = [];
-  let score = 0;
-  let i = 0;
-  let j = 0;
-  while (i < query.indices.length && j < doc.indices.length) {
-    const qi = query.indices[i];
-    const dj = doc.indices[j];
-    if (qi === dj) {
-      const contribution = query.values[i] * doc.values[j];
-      score += contribution;
-      terms.push({ id: qi, query: query.values[i], doc: doc.values[j], contribution });
-      i += 1;
-      j += 1;
-    } else if (qi < dj) {
-      i += 1;
-    } else {
-      j += 1;
+  const bytes = await store.loadState();
+  if (bytes) {
+    try {
+      const { documents } = await search.load(bytes);
+      stats.restoredDocuments = documents;
+    } catch (err) {
+      showNotice(
+        err instanceof SearchFileError
+          ? `The index saved in this browser could not be used (${errorText(err)}). Add your documents again.`
+          : `The saved index could not be restored: ${errorText(err)}`,
+      );
     }
   }
-  terms.sort((a, b) => b.contribution - a.contribution);
-  return { score, terms: terms.slice(0, MAX_TERMS) };
+  pending = await store.queued();
+  paused = (await store.getSetting("paused")) === true;
 }
 
-function renderResult({ text, score, terms }, names) {
-  const item = document.createElement("li");
-  item.className = score > 0 ? "result" : "result no-match";
+/** Saves the index (and drops indexed documents from the saved queue); at most every `saveInterval` ms unless forced. */
+async function checkpoint(force = false) {
+  if (!store) {
+    return;
+  }
+  if (saving) {
+    await saving;
+    if (!force) {
+      return;
+    }
+  }
+  if (!force && performance.now() - lastSave < saveInterval) {
+    return;
+  }
+  saving = (async () => {
+    const ids = doneIds;
+    doneIds = [];
+    const started = performance.now();
+    try {
+      const bytes = await search.save();
+      await store.saveState(bytes, ids);
+      stats.checkpoints += 1;
+      storeError = null;
+      const took = performance.now() - started;
+      saveInterval = Math.min(30_000, Math.max(2000, 20 * took));
+    } catch (err) {
+      doneIds = ids.concat(doneIds);
+      storeError = err;
+      showNotice(
+        err instanceof StorageError
+          ? `Not saved: ${errorText(err)}`
+          : `The index could not be saved in this browser: ${errorText(err)}`,
+      );
+    } finally {
+      lastSave = performance.now();
+      saving = null;
+      renderSummary();
+    }
+  })();
+  await saving;
+}
 
-  const scoreEl = document.createElement("div");
-  scoreEl.className = "score";
-  scoreEl.textContent = score.toFixed(2);
+// ---------- indexing ----------
 
-  const textEl = document.createElement("div");
-  textEl.className = "doc-text";
-  textEl.textContent = text;
+async function addDocuments(docs, { label = null } = {}) {
+  if (!search) {
+    return;
+  }
+  if (docs.length === 0) {
+    showNotice("Nothing to add: no text found.", "info");
+    return;
+  }
+  hideNotice();
+  if (store) {
+    try {
+      await store.enqueue(docs);
+    } catch (err) {
+      showNotice(`${errorText(err)} The documents will be indexed, but only for this visit.`);
+    }
+  }
+  pending.push(...docs);
+  if (label) {
+    els.searchStatus.textContent = label;
+  }
+  if (paused) {
+    paused = false;
+    await store?.setSetting("paused", false).catch(() => {});
+  }
+  await startIndexing();
+}
 
-  const termList = document.createElement("ul");
-  termList.className = "terms";
-  for (const term of terms) {
-    const chip = document.createElement("li");
-    chip.className = "term";
-    chip.textContent = `${names.get(term.id)} ${term.contribution.toFixed(2)}`;
-    chip.title = `query weight ${term.query.toFixed(3)} × document weight ${term.doc.toFixed(3)}`;
-    termList.append(chip);
+async function startIndexing() {
+  if (run) {
+    // Fold the new documents into the run in progress: stop it after its batches in flight and go on.
+    run.reason = "restart";
+    run.controller.abort();
+    return;
+  }
+  if (pending.length === 0 || paused) {
+    renderIndexing();
+    return;
+  }
+  const docs = pending;
+  pending = [];
+  run = {
+    controller: new AbortController(),
+    reason: null,
+    total: docs.length,
+    done: 0,
+    passages: 0,
+    started: performance.now(),
+    rate: 0,
+  };
+  renderAll();
+  const current = run;
+  try {
+    await search.add(docs, {
+      signal: current.controller.signal,
+      onProgress: (p) => {
+        current.done = p.done;
+        current.rate = p.docsPerSecond;
+        current.eta = p.etaSeconds;
+        renderIndexing();
+      },
+      onIndexed: (batch) => {
+        for (const doc of batch) {
+          doneIds.push(doc.id);
+          stats.encodedPassages += doc.passages.length;
+          current.passages += doc.passages.length;
+        }
+        scheduleRefresh();
+        checkpoint(false);
+      },
+    });
+    run = null;
+    await checkpoint(true);
+    const seconds = (performance.now() - current.started) / 1000;
+    els.searchStatus.textContent = `Indexed ${plural(current.total, "document")} (${plural(current.passages, "passage")}) in ${duration(seconds)}.`;
+    window.spladeDemo.lastRun = { documents: current.total, passages: current.passages, seconds, workers: search.workers };
+  } catch (err) {
+    run = null;
+    const remaining = err?.remaining ?? [];
+    if (err?.name === "AbortError") {
+      pending = remaining.concat(pending);
+      if (current.reason === "cancel") {
+        pending = [];
+        await store?.clearQueue().catch(() => {});
+      } else if (current.reason === "pause") {
+        paused = true;
+        await store?.setSetting("paused", true).catch(() => {});
+      }
+      await checkpoint(true);
+    } else {
+      pending = docs.filter((d) => !search.has(d.id)).concat(pending);
+      paused = true;
+      await checkpoint(true);
+      showNotice(`Indexing stopped: ${errorText(err)}`);
+    }
+  }
+  renderAll();
+  if (pending.length > 0 && !paused) {
+    await startIndexing();
+  }
+}
+
+function renderIndexing() {
+  const active = run != null;
+  const left = pending.length;
+  els.indexing.hidden = !active && left === 0;
+  els.indexing.dataset.state = active ? "running" : paused ? "paused" : "idle";
+  els.pause.hidden = !active;
+  els.resume.hidden = active || left === 0;
+  els.cancel.hidden = !active && left === 0;
+  if (active) {
+    const total = run.total + left;
+    els.indexingProgress.max = Math.max(total, 1);
+    els.indexingProgress.value = run.done;
+    const parts = [`${run.done.toLocaleString("en-US")} of ${plural(total, "document")}`];
+    if (run.rate > 0) {
+      parts.push(`${run.rate >= 10 ? Math.round(run.rate) : run.rate.toFixed(1)} docs/s`);
+    }
+    if (run.eta != null && run.done > 0) {
+      parts.push(`about ${duration(run.eta + left / Math.max(run.rate, 1e-9))} left`);
+    }
+    parts.push(search.workers > 0 ? plural(search.workers, "worker") : "on the page");
+    els.indexingText.textContent = parts.join(" · ");
+  }
+  els.indexingProgress.hidden = !active;
+  if (!active && left > 0) {
+    els.indexingText.textContent = `Paused: ${plural(left, "document")} still to index. They are saved; resume any time, even after a reload.`;
+  }
+}
+
+function pauseIndexing() {
+  if (run) {
+    run.reason = "pause";
+    run.controller.abort();
+    els.indexingText.textContent = "Pausing after the batches in progress…";
+  }
+}
+
+async function resumeIndexing() {
+  paused = false;
+  await store?.setSetting("paused", false).catch(() => {});
+  await startIndexing();
+}
+
+async function cancelIndexing() {
+  if (run) {
+    run.reason = "cancel";
+    run.controller.abort();
+    els.indexingText.textContent = "Stopping…";
+    return;
+  }
+  pending = [];
+  paused = false;
+  await store?.clearQueue().catch(() => {});
+  await store?.setSetting("paused", false).catch(() => {});
+  renderAll();
+}
+
+/** Waits for the run in progress (if any) to stop, without keeping what it had left. */
+async function stopIndexing() {
+  pending = [];
+  paused = false;
+  if (run) {
+    const current = run;
+    current.reason = "cancel";
+    current.controller.abort();
+    while (run === current) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+// ---------- search ----------
+
+function scheduleRefresh() {
+  if (refreshTimer == null) {
+    refreshTimer = setTimeout(() => {
+      refreshTimer = null;
+      renderSummary();
+      renderSearch();
+    }, 400);
+  }
+}
+
+function appendHighlighted(parent, text, ranges) {
+  let at = 0;
+  for (const [s, e] of ranges) {
+    if (s > at) {
+      parent.append(document.createTextNode(text.slice(at, s)));
+    }
+    parent.append(el("mark", null, text.slice(s, e)));
+    at = e;
+  }
+  if (at < text.length) {
+    parent.append(document.createTextNode(text.slice(at)));
+  }
+}
+
+function fillExplanation(container, result, query) {
+  const { terms } = search.explain(result.id, query, { passage: result.passage.index });
+  container.replaceChildren();
+  if (terms.length === 0) {
+    container.append(el("p", "muted", "No query term appears in this passage’s vector."));
+    return;
+  }
+  const table = el("table", "why-table");
+  const caption = el("caption", null, "Each query token’s weight × the passage’s weight for it; the sum is the score.");
+  const head = el("thead");
+  const headRow = el("tr");
+  for (const h of ["Token", "Query", "Passage", "Contribution"]) {
+    const th = el("th", null, h);
+    th.scope = "col";
+    headRow.append(th);
+  }
+  head.append(headRow);
+  const body = el("tbody");
+  const max = terms[0].contribution || 1;
+  for (const t of terms) {
+    const row = el("tr");
+    const tokenCell = el("td", "token");
+    tokenCell.append(el("code", null, t.token));
+    if (t.expansion) {
+      const badge = el("span", "badge", "expansion");
+      badge.title = "The passage does not contain this token: the model added it as a related term.";
+      tokenCell.append(" ", badge);
+    }
+    const bar = el("span", "bar");
+    bar.style.setProperty("--w", `${Math.max(2, Math.round((100 * t.contribution) / max))}%`);
+    const contribution = el("td", "num");
+    contribution.append(bar, el("span", null, t.contribution.toFixed(2)));
+    row.append(tokenCell, el("td", "num", t.queryWeight.toFixed(2)), el("td", "num", t.documentWeight.toFixed(2)), contribution);
+    body.append(row);
+  }
+  table.append(caption, head, body);
+  container.append(table);
+  const expansions = terms.filter((t) => t.expansion).length;
+  if (expansions > 0) {
+    container.append(
+      el("p", "muted small-text", `${plural(expansions, "term")} marked “expansion” matched although the passage never uses the word.`),
+    );
+  }
+}
+
+function renderResult(result, query, rank) {
+  const doc = search.get(result.id);
+  const item = el("li", "result");
+  item.dataset.id = result.id;
+  item.dataset.score = String(result.score);
+
+  const head = el("div", "result-head");
+  const title = el("h3", "result-title", result.title ?? result.id);
+  const score = el("span", "score", result.score.toFixed(2));
+  score.title = "Score: the sparse dot product of the query and the best passage";
+  head.append(el("span", "rank", `${rank}.`), title, score);
+
+  const metaParts = [];
+  if (doc.source && doc.source !== (result.title ?? "")) {
+    metaParts.push(doc.source);
+  }
+  if (doc.passages.length > 1) {
+    metaParts.push(`passage ${result.passage.index + 1} of ${doc.passages.length}`);
+  }
+  if (result.matchingPassages > 1) {
+    metaParts.push(`${result.matchingPassages} passages match`);
+  }
+  const meta = el("p", "result-meta", metaParts.join(" · "));
+
+  const snippet = search.snippet(result.id, query, { passage: result.passage.index });
+  const text = el("p", "snippet");
+  if (snippet.clippedStart) {
+    text.append("… ");
+  }
+  appendHighlighted(text, snippet.text, snippet.highlights);
+  if (snippet.clippedEnd) {
+    text.append(" …");
   }
 
-  item.append(scoreEl, textEl, termList);
+  const why = el("details", "why");
+  why.append(el("summary", null, "Why this result"));
+  const whyBody = el("div", "why-body");
+  why.append(whyBody);
+  why.addEventListener("toggle", () => {
+    if (why.open && !whyBody.hasChildNodes()) {
+      fillExplanation(whyBody, result, query);
+    }
+  });
+
+  item.append(head);
+  if (metaParts.length > 0) {
+    item.append(meta);
+  }
+  item.append(text, why);
   return item;
 }
 
-function search() {
-  const text = els.query.value;
-  if (indexed.length === 0) {
+function renderNoResults(query) {
+  const item = el("li", "no-results");
+  item.append(el("p", "no-results-title", `No document matches “${query.trim()}”.`));
+  const terms = search.queryTerms(query);
+  if (terms.length > 0) {
+    const p = el("p", "muted", "Searched for the tokens ");
+    terms.slice(0, 12).forEach((t, i) => {
+      if (i > 0) {
+        p.append(", ");
+      }
+      p.append(el("code", null, t.token));
+    });
+    p.append(". Try other words, or add documents that contain them.");
+    item.append(p);
+  }
+  return item;
+}
+
+function renderSearch() {
+  if (!search) {
     return;
   }
-  if (text.trim() === "") {
+  const query = els.query.value;
+  const indexed = search.size;
+  const busy = run != null;
+  const waiting = pending.length > 0;
+  els.empty.hidden = indexed > 0 || busy || waiting;
+  els.tips.hidden = true;
+  if (indexed === 0) {
     els.results.replaceChildren();
-    els.searchStatus.textContent = "Type a query to rank the documents.";
+    if (busy) {
+      setPlaceholder("Indexing your documents…", "Results appear here as soon as the first documents are indexed.");
+    } else if (waiting) {
+      setPlaceholder("Indexing is paused", "Resume indexing (on the right) to search these documents.");
+    } else {
+      setPlaceholder(null);
+    }
+    els.searchStatus.textContent = "";
     return;
   }
-  let query;
+  setPlaceholder(null);
+  if (query.trim() === "") {
+    els.results.replaceChildren();
+    els.tips.hidden = false;
+    const hasSample = search.documents().some((d) => d.id.startsWith(`${SAMPLE_NAME}/`));
+    els.suggestions.hidden = !hasSample;
+    if (hasSample && els.suggestions.childElementCount === 1) {
+      for (const q of SAMPLE_QUERIES) {
+        const b = el("button", "chip", q);
+        b.type = "button";
+        b.addEventListener("click", () => {
+          els.query.value = q;
+          els.query.focus();
+          renderSearch();
+        });
+        els.suggestions.append(b);
+      }
+    }
+    if (!/^Restored|^Indexed/.test(els.searchStatus.textContent)) {
+      els.searchStatus.textContent = `Type to search ${plural(indexed, "document")}.${busy ? " Indexing continues in the background." : ""}`;
+    }
+    return;
+  }
+  let results;
+  const started = performance.now();
   try {
-    query = encoder.encodeQuery(text);
+    results = search.search(query, { k: RESULTS });
   } catch (err) {
-    els.searchStatus.textContent = `Query failed: ${errorText(err)}`;
+    els.results.replaceChildren();
+    els.searchStatus.textContent = `Search failed: ${errorText(err)}`;
     return;
   }
-  const ranked = indexed
-    .map((doc, order) => ({ text: doc.text, order, ...match(query, doc.vector) }))
-    .sort((a, b) => b.score - a.score || a.order - b.order);
-
-  const ids = [...new Set(ranked.flatMap((r) => r.terms.map((t) => t.id)))];
-  const strings = ids.length ? encoder.tokenStrings(Uint32Array.from(ids)) : [];
-  const names = new Map(ids.map((id, k) => [id, strings[k]]));
-
-  els.results.replaceChildren(...ranked.map((r) => renderResult(r, names)));
-  const matched = ranked.filter((r) => r.score > 0).length;
-  els.searchStatus.textContent = `${query.indices.length} query terms; ${matched} of ${ranked.length} documents match.`;
+  const ms = performance.now() - started;
+  if (results.length === 0) {
+    els.results.replaceChildren(renderNoResults(query));
+    els.searchStatus.textContent = `No results${busy ? " yet (indexing continues)" : ""}.`;
+    return;
+  }
+  els.results.replaceChildren(...results.map((r, i) => renderResult(r, query, i + 1)));
+  els.searchStatus.textContent =
+    `Top ${plural(results.length, "document")} of ${indexed.toLocaleString("en-US")} · ${ms < 1 ? ms.toFixed(2) : ms.toFixed(0)} ms` +
+    (busy ? " · indexing continues" : "");
 }
 
-els.docs.value = SAMPLE_DOCS.join("\n");
-els.index.addEventListener("click", indexDocuments);
-els.query.addEventListener("input", search);
+function renderSummary() {
+  if (!search) {
+    return;
+  }
+  const n = search.size;
+  els.summary.dataset.documents = String(n);
+  els.summary.dataset.passages = String(search.passageCount);
+  let text = n === 0 ? "Nothing indexed yet." : `${plural(n, "document")} · ${plural(search.passageCount, "passage")}`;
+  if (n > 0) {
+    text += storeError ? " · not saved in this browser" : " · saved in this browser";
+  }
+  els.summary.textContent = text;
+  els.exportBtn.disabled = n === 0;
+}
 
+function renderAll() {
+  renderSummary();
+  renderIndexing();
+  renderSearch();
+}
+
+// ---------- adding documents ----------
+
+async function addFiles(files) {
+  if (!search) {
+    return;
+  }
+  const list = [...files];
+  if (list.length === 0) {
+    return;
+  }
+  els.searchStatus.textContent = `Reading ${plural(list.length, "file")}…`;
+  const { documents, skipped } = await documentsFromFiles(list);
+  if (skipped.length > 0) {
+    const names = skipped.slice(0, 3).map((s) => `${s.name} (${s.reason})`).join("; ");
+    showNotice(`Skipped ${plural(skipped.length, "file")}: ${names}${skipped.length > 3 ? "; …" : ""}`, "info");
+  }
+  if (documents.length > 0) {
+    await addDocuments(documents);
+  } else if (skipped.length === 0) {
+    showNotice("Those files hold no text to index.", "info");
+  }
+}
+
+async function loadSample() {
+  if (!search) {
+    return;
+  }
+  try {
+    const res = await fetch(SAMPLE_URL);
+    if (!res.ok) {
+      throw new Error(`HTTP ${res.status}`);
+    }
+    await addDocuments(documentsFromText(SAMPLE_NAME, await res.text()));
+  } catch (err) {
+    showNotice(`The sample corpus could not be loaded: ${errorText(err)}`);
+  }
+}
+
+async function addPasted() {
+  const text = els.pasteText.value.trim();
+  if (text === "") {
+    els.pasteText.focus();
+    return;
+  }
+  const title = els.pasteTitle.value.trim() || text.split("\n")[0].slice(0, 80);
+  const id = `pasted/${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
+  els.pasteText.value = "";
+  els.pasteTitle.value = "";
+  els.paste.open = false;
+  await addDocuments([{ id, title, text, source: "pasted text" }]);
+}
+
+// ---------- export, import, clear ----------
+
+async function exportIndex() {
+  const bytes = await search.save();
+  const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
+  const a = el("a");
+  a.href = url;
+  a.download = `sparse-search-${new Date().toISOString().slice(0, 10)}.splade`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  showNotice(`Exported ${plural(search.size, "document")} (${megabytes(bytes.length)}).`, "info");
+}
+
+async function importIndex(file) {
+  if (!file) {
+    return;
+  }
+  try {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    await stopIndexing();
+    const { documents, passages } = await search.load(bytes);
+    await store?.clear();
+    doneIds = [];
+    await checkpoint(true);
+    showNotice(`Imported ${plural(documents, "document")} (${plural(passages, "passage")}).`, "info");
+  } catch (err) {
+    showNotice(`Import failed: ${errorText(err)}`);
+  }
+  renderAll();
+}
+
+let clearArmed = null;
+async function clearAll() {
+  if (!clearArmed) {
+    els.clear.textContent = "Click again to delete everything";
+    clearArmed = setTimeout(() => {
+      clearArmed = null;
+      els.clear.textContent = "Clear everything";
+    }, 4000);
+    return;
+  }
+  clearTimeout(clearArmed);
+  clearArmed = null;
+  els.clear.textContent = "Clear everything";
+  await stopIndexing();
+  search.clear();
+  doneIds = [];
+  try {
+    await store?.clear();
+    await store?.setSetting("paused", false);
+  } catch (err) {
+    showNotice(`Could not clear the browser storage: ${errorText(err)}`);
+  }
+  els.query.value = "";
+  showNotice("Cleared: the index and documents were removed from this browser.", "info");
+  renderAll();
+}
+
+// ---------- events ----------
+
+function wireEvents() {
+  for (const button of document.querySelectorAll("[data-action]")) {
+    button.addEventListener("click", () => {
+      const action = button.dataset.action;
+      if (action === "sample") {
+        loadSample();
+      } else if (action === "files") {
+        els.fileInput.click();
+      } else if (action === "folder") {
+        els.folderInput.click();
+      }
+    });
+  }
+  els.fileInput.addEventListener("change", () => {
+    addFiles(els.fileInput.files);
+    els.fileInput.value = "";
+  });
+  els.folderInput.addEventListener("change", () => {
+    addFiles(els.folderInput.files);
+    els.folderInput.value = "";
+  });
+  const dropzoneEnabled = () => els.dropzone.getAttribute("aria-disabled") !== "true";
+  els.dropzone.addEventListener("click", () => dropzoneEnabled() && els.fileInput.click());
+  els.dropzone.addEventListener("keydown", (e) => {
+    if ((e.key === "Enter" || e.key === " ") && dropzoneEnabled()) {
+      e.preventDefault();
+      els.fileInput.click();
+    }
+  });
+  let dragDepth = 0;
+  document.addEventListener("dragenter", (e) => {
+    if ([...(e.dataTransfer?.types ?? [])].includes("Files")) {
+      dragDepth += 1;
+      document.body.classList.add("dragging");
+    }
+  });
+  document.addEventListener("dragleave", () => {
+    dragDepth = Math.max(0, dragDepth - 1);
+    if (dragDepth === 0) {
+      document.body.classList.remove("dragging");
+    }
+  });
+  document.addEventListener("dragover", (e) => {
+    e.preventDefault();
+  });
+  document.addEventListener("drop", async (e) => {
+    e.preventDefault();
+    dragDepth = 0;
+    document.body.classList.remove("dragging");
+    if (e.dataTransfer) {
+      addFiles(await filesFromDataTransfer(e.dataTransfer));
+    }
+  });
+  els.pasteAdd.addEventListener("click", addPasted);
+  els.pasteText.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      addPasted();
+    }
+  });
+  els.pause.addEventListener("click", pauseIndexing);
+  els.resume.addEventListener("click", resumeIndexing);
+  els.cancel.addEventListener("click", cancelIndexing);
+  els.noticeClose.addEventListener("click", hideNotice);
+  els.exportBtn.addEventListener("click", () => exportIndex().catch((err) => showNotice(`Export failed: ${errorText(err)}`)));
+  els.importBtn.addEventListener("click", () => els.importInput.click());
+  els.importInput.addEventListener("change", () => {
+    importIndex(els.importInput.files[0]);
+    els.importInput.value = "";
+  });
+  els.clear.addEventListener("click", clearAll);
+  els.modelRetry.addEventListener("click", () => location.reload());
+  els.placeholderRetry.addEventListener("click", () => location.reload());
+  els.query.addEventListener("input", renderSearch);
+  els.query.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      els.query.value = "";
+      renderSearch();
+    }
+  });
+  document.addEventListener("keydown", (e) => {
+    const t = e.target;
+    const typing = t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t?.isContentEditable;
+    if (e.key === "/" && !typing && !els.query.disabled) {
+      e.preventDefault();
+      els.query.focus();
+      els.query.select();
+    }
+  });
+}
+
+async function registerServiceWorker() {
+  if (!("serviceWorker" in navigator) || !window.isSecureContext) {
+    return;
+  }
+  try {
+    await navigator.serviceWorker.register("sw.js");
+    await navigator.serviceWorker.ready;
+    window.spladeDemo.offlineReady = true;
+    els.offline.textContent = "Works offline: the page, the model and your index are kept in this browser.";
+  } catch {
+    // Offline use is a bonus; the page works without it.
+  }
+}
+
+// ---------- start ----------
+
+wireEvents();
+setControlsEnabled(false);
+const offline = registerServiceWorker();
 try {
-  await loadModel();
-  els.index.disabled = false;
+  await Promise.all([loadModel(), openStore()]);
+  if (storeError) {
+    showNotice(`${errorText(storeError)} The index will last only for this visit.`);
+  }
+  await restore();
+  setControlsEnabled(true);
+  els.query.disabled = false;
+  els.query.placeholder = "Search your documents…";
+  if (stats.restoredDocuments > 0) {
+    els.searchStatus.textContent = `Restored ${plural(stats.restoredDocuments, "document")} from this browser.`;
+  }
+  renderAll();
+  if (stats.restoredDocuments > 0) {
+    els.searchStatus.textContent = `Restored ${plural(stats.restoredDocuments, "document")} from this browser. Type to search.`;
+  }
+  if (!window.matchMedia("(pointer: coarse)").matches) {
+    els.query.focus();
+  }
+  window.spladeDemo.ready = true;
+  if (pending.length > 0 && !paused) {
+    await startIndexing();
+  }
 } catch (err) {
-  setStatus("error", `Could not load the model: ${errorText(err)}`);
+  setModelState("error", `The model could not be loaded: ${errorText(err)}`);
+  els.query.placeholder = "Search is unavailable: the model did not load";
+  els.empty.hidden = true;
+  setPlaceholder(
+    "Search could not start",
+    navigator.onLine === false
+      ? "The model has not been saved in this browser yet, and you are offline. Connect once, then it works offline."
+      : "The model could not be loaded (details above). Check your connection and try again.",
+    { retry: true },
+  );
+  window.spladeDemo.error = errorText(err);
 }
+await offline;

@@ -1,0 +1,170 @@
+// The SparseEncoder of the package: the wasm encoder plus loading (by URL, with progress and the
+// Cache API) and what a worker needs to build the same model.
+import { fetchFolder, fetchPack, sha256Hex } from "./loader.js";
+import { initWasm } from "./wasm.js";
+
+function rawClass(bindings) {
+  return bindings.SparseEncoder;
+}
+
+function isFolderUrl(url) {
+  const s = url instanceof URL ? url.pathname : String(url).split(/[?#]/)[0];
+  return s.endsWith("/");
+}
+
+async function buildFromSource(source) {
+  const bindings = await initWasm();
+  const Raw = rawClass(bindings);
+  if (source.kind === "pack") {
+    if (typeof Raw.fromPack !== "function") {
+      throw new Error("this build of splade-wasm cannot read model packs (no SparseEncoder.fromPack); load a model folder");
+    }
+    return Raw.fromPack(source.bytes);
+  }
+  return new Raw(source.files);
+}
+
+/**
+ * Loads with `fetchModel` (a function of {reload}), builds the encoder, and only then caches the
+ * downloaded bytes. If bytes read from the cache fail to build, they are evicted and downloaded once more.
+ */
+async function loadAndCommit(fetchModel, toSource) {
+  for (let attempt = 0; ; attempt++) {
+    const fetched = await fetchModel({ reload: attempt > 0 });
+    const source = toSource(fetched);
+    let raw;
+    try {
+      raw = await buildFromSource(source);
+    } catch (err) {
+      if (attempt === 0 && fetched.fetcher.fromCache > 0) {
+        await fetched.fetcher.evict();
+        continue;
+      }
+      throw err instanceof Error ? err : new Error(String(err));
+    }
+    await fetched.fetcher.commit();
+    return new SparseEncoder(raw, source);
+  }
+}
+
+export class SparseEncoder {
+  #raw;
+  #source;
+  #fingerprint = null;
+  #info = null;
+
+  /** Use the static `load`, `loadFolder`, `fromFiles` or `fromPack`. */
+  constructor(raw, source) {
+    if (raw == null || typeof raw.encodeQuery !== "function") {
+      throw new TypeError("use SparseEncoder.load(url), loadFolder(url), fromFiles(files) or fromPack(bytes)");
+    }
+    this.#raw = raw;
+    this.#source = source;
+  }
+
+  /**
+   * A model by URL: a single-file pack (`.gguf`), or a folder when the URL ends in "/".
+   * Streams with `fetch`, reports `onProgress({loaded, total, fromCache})`, honours `signal`, and
+   * keeps the bytes in the Cache API (`cacheName`, `false` for none) once they built an encoder.
+   */
+  static async load(url, options = {}) {
+    if (isFolderUrl(url)) {
+      return SparseEncoder.loadFolder(url, options);
+    }
+    return loadAndCommit(
+      ({ reload }) => fetchPack(url, { ...options, reload: reload || options.reload }),
+      ({ bytes }) => ({ kind: "pack", bytes }),
+    );
+  }
+
+  /** A model folder in Hugging Face / sentence-transformers layout, fetched file by file with one progress. */
+  static async loadFolder(baseUrl, options = {}) {
+    return loadAndCommit(
+      ({ reload }) => fetchFolder(baseUrl, { ...options, reload: reload || options.reload }),
+      ({ files }) => ({ kind: "files", files }),
+    );
+  }
+
+  /** A model folder already in memory: `{relative path: Uint8Array}`. */
+  static async fromFiles(files) {
+    const source = { kind: "files", files: { ...files } };
+    return new SparseEncoder(await buildFromSource(source), source);
+  }
+
+  /** A single-file model pack already in memory. */
+  static async fromPack(bytes) {
+    const source = { kind: "pack", bytes: bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes) };
+    return new SparseEncoder(await buildFromSource(source), source);
+  }
+
+  /** What a worker needs to build the same model: `{kind: "files", files}` or `{kind: "pack", bytes}`. */
+  get source() {
+    return this.#source;
+  }
+
+  /** The wasm-bindgen object, for APIs this wrapper does not cover. */
+  get raw() {
+    return this.#raw;
+  }
+
+  /** SHA-256 (hex) over the model's bytes: identifies the model an index was built with. */
+  async fingerprint() {
+    if (this.#fingerprint == null) {
+      const src = this.#source;
+      if (src.kind === "pack") {
+        this.#fingerprint = await sha256Hex(src.bytes);
+      } else {
+        const parts = [];
+        for (const path of Object.keys(src.files).sort()) {
+          parts.push(`${path}\t${await sha256Hex(src.files[path])}\n`);
+        }
+        this.#fingerprint = await sha256Hex(new TextEncoder().encode(parts.join("")));
+      }
+    }
+    return this.#fingerprint;
+  }
+
+  encodeQuery(text) {
+    return this.#raw.encodeQuery(text);
+  }
+
+  encodeDocument(text) {
+    return this.#raw.encodeDocument(text);
+  }
+
+  encodeDocuments(texts) {
+    return this.#raw.encodeDocuments(texts);
+  }
+
+  queryTokenIds(text) {
+    return this.#raw.queryTokenIds(text);
+  }
+
+  documentTokenIds(text) {
+    return this.#raw.documentTokenIds(text);
+  }
+
+  tokenStrings(indices) {
+    return this.#raw.tokenStrings(indices instanceof Uint32Array ? indices : Uint32Array.from(indices));
+  }
+
+  info() {
+    this.#info ??= this.#raw.info();
+    return { ...this.#info };
+  }
+
+  /** Lowers the document truncation length (tokens, specials included), where the build supports it. */
+  setMaxDocumentTokens(maxTokens) {
+    if (typeof this.#raw.setMaxDocumentTokens !== "function") {
+      throw new Error("this build of splade-wasm cannot change the document length");
+    }
+    this.#raw.setMaxDocumentTokens(maxTokens);
+    this.#info = null;
+  }
+
+  free() {
+    this.#raw?.free();
+    this.#raw = null;
+    this.#source = null;
+  }
+}

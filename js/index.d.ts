@@ -1,0 +1,294 @@
+// Types for the splade-wasm package (ESM; browsers with or without a bundler, and Node 20+).
+
+/** A sparse vector: token ids ascending, with their weights. */
+export interface SparseVector {
+  indices: Uint32Array;
+  values: Float32Array;
+}
+
+export interface ModelInfo {
+  architecture: string;
+  hiddenSize: number;
+  layers: number;
+  vocabSize: number;
+  maxDocumentTokens: number;
+  maxQueryTokens: number;
+  [key: string]: unknown;
+}
+
+/** Bytes of a model download so far; `total` is null while unknown. */
+export interface LoadProgress {
+  loaded: number;
+  total: number | null;
+  /** True when everything came from the Cache API (no download). */
+  fromCache: boolean;
+}
+
+export interface LoadOptions {
+  onProgress?: (progress: LoadProgress) => void;
+  signal?: AbortSignal | null;
+  /** Cache API cache to keep model files in (default "splade-models-v1"); false for none. */
+  cacheName?: string | false;
+  /** Download again even if cached. */
+  reload?: boolean;
+}
+
+/** What a worker needs to build the same model. */
+export type ModelSource = { kind: "files"; files: Record<string, Uint8Array> } | { kind: "pack"; bytes: Uint8Array };
+
+/** Where the wasm module comes from: a URL, its bytes, or a compiled module. Default: next to the package. */
+export type WasmSource = string | URL | BufferSource | WebAssembly.Module;
+
+/** Compiles and instantiates the wasm module in this realm (once; later calls return the same promise). */
+export function initWasm(source?: WasmSource): Promise<unknown>;
+
+export class SparseEncoder {
+  private constructor();
+  /**
+   * A model by URL: a single-file pack (.gguf), or a folder when the URL ends in "/" (see loadFolder).
+   * Streams with fetch, reports progress, honours `signal`, and keeps the files in the Cache API once they
+   * built an encoder (never an aborted, truncated or corrupt download). Throws an Error for a 404, an
+   * HTML page instead of a model, a truncated file or a pack of an unknown version.
+   */
+  static load(url: string | URL, options?: LoadOptions): Promise<SparseEncoder>;
+  /**
+   * A model folder in Hugging Face or sentence-transformers layout, fetched file by file with one
+   * combined progress: the files listed in its `manifest.json` ({files: [{path, bytes?, sha256?}]}), or
+   * else the files such folders hold. In Node, a path or file: URL reads from disk.
+   */
+  static loadFolder(baseUrl: string | URL, options?: LoadOptions): Promise<SparseEncoder>;
+  /** A model folder in memory: {relative path: bytes}. */
+  static fromFiles(files: Record<string, Uint8Array>): Promise<SparseEncoder>;
+  /** A single-file model pack in memory. */
+  static fromPack(bytes: Uint8Array | ArrayBuffer): Promise<SparseEncoder>;
+
+  readonly source: ModelSource;
+  /** The wasm-bindgen object. */
+  readonly raw: unknown;
+  /** SHA-256 (hex) of the model's bytes. */
+  fingerprint(): Promise<string>;
+  encodeQuery(text: string): SparseVector;
+  encodeDocument(text: string): SparseVector;
+  encodeDocuments(texts: string[]): SparseVector[];
+  /** Query-side token ids (no special tokens, truncated). */
+  queryTokenIds(text: string): Uint32Array;
+  /** Document-side token ids, with [CLS]/[SEP], truncated to the model's maximum. */
+  documentTokenIds(text: string): Uint32Array;
+  tokenStrings(indices: Uint32Array | number[]): string[];
+  info(): ModelInfo;
+  /** Lowers the document truncation length (tokens, specials included). */
+  setMaxDocumentTokens(maxTokens: number): void;
+  free(): void;
+}
+
+export interface SearchHit {
+  id: string;
+  score: number;
+}
+
+export interface TermContribution {
+  tokenId: number;
+  queryWeight: number;
+  documentWeight: number;
+  contribution: number;
+}
+
+/**
+ * An inverted index over token ids (call `await initWasm()` first). Ids are strings; adding an existing
+ * id replaces it. `search` is exact top-k by sparse dot product.
+ */
+export class SparseIndex {
+  constructor();
+  add(id: string, indices: Uint32Array, values: Float32Array): void;
+  remove(id: string): boolean;
+  has(id: string): boolean;
+  readonly size: number;
+  ids(): string[];
+  search(qIndices: Uint32Array, qValues: Float32Array, k: number): SearchHit[];
+  explain(id: string, qIndices: Uint32Array, qValues: Float32Array): TermContribution[];
+  /** Versioned, checksummed bytes. */
+  save(): Uint8Array;
+  /** Throws an Error for corrupt input. */
+  static load(bytes: Uint8Array): SparseIndex;
+  /** Sizes and memory: {documents, tombstones, tokens, postings, postingsBytes, documentsBytes, scratchBytes, memoryBytes}. */
+  stats(): Record<string, number>;
+  /** Releases the slack left by incremental adds. */
+  shrinkToFit(): void;
+  free(): void;
+}
+
+export interface Passage {
+  /** UTF-16 offsets into the document's text. */
+  start: number;
+  end: number;
+}
+
+export interface SplitOptions {
+  /** Token budget per passage (default 256). */
+  maxTokens?: number;
+  /** Counts a string's tokens; default: characters / 4. */
+  countTokens?: ((text: string) => number) | null;
+}
+
+/** Splits text into passages by paragraphs, packed up to the budget; long paragraphs are cut at sentences, then spaces. */
+export function splitPassages(text: string, options?: SplitOptions): Passage[];
+/** `splitPassages` options that fit an encoder's model (`maxTokens` includes special tokens). */
+export function tokenBudget(encoder: SparseEncoder, maxTokens?: number | null): Required<SplitOptions>;
+
+export const MAX_WORKERS: number;
+/** One worker per logical core, at most MAX_WORKERS; 0 where there are no Web Workers (Node). */
+export function defaultWorkerCount(): number;
+
+export interface EncodedDocument {
+  key: unknown;
+  passages: Array<Passage & SparseVector>;
+}
+
+/** Module Web Workers, each with its own wasm instance; with size 0 the work runs on the calling thread. */
+export class EncoderPool {
+  private constructor();
+  static create(
+    encoder: SparseEncoder,
+    options?: { size?: number; maxTokens?: number | null; workerUrl?: string | URL | null },
+  ): Promise<EncoderPool>;
+  readonly size: number;
+  readonly concurrency: number;
+  /** Splits and encodes documents. */
+  encode(docs: Array<{ key: unknown; text: string }>): Promise<{ results: EncodedDocument[]; passages: number; ms: number }>;
+  clearQueue(reason?: unknown): void;
+  terminate(): void;
+}
+
+/** A document to index. Adding an existing id replaces the document. */
+export interface DocumentInput {
+  id: string;
+  text: string;
+  title?: string;
+  meta?: Record<string, unknown>;
+}
+
+export interface StoredDocument extends DocumentInput {
+  passages: Passage[];
+}
+
+export interface IndexingProgress {
+  done: number;
+  total: number;
+  passages: number;
+  seconds: number;
+  docsPerSecond: number;
+  etaSeconds: number | null;
+}
+
+export interface AddOptions {
+  /** Aborting stops after the batches in flight; the promise rejects with an AbortError whose `remaining` lists what was not indexed. */
+  signal?: AbortSignal | null;
+  onProgress?: ((progress: IndexingProgress) => void) | null;
+  /** Each batch of documents once it is searchable (e.g. to persist progress). */
+  onIndexed?: ((docs: StoredDocument[]) => void | Promise<void>) | null;
+}
+
+export interface SearchResult {
+  id: string;
+  title: string | null;
+  meta: Record<string, unknown> | null;
+  /** The score of the document's best passage. */
+  score: number;
+  passage: Passage & { index: number; text: string; score: number };
+  /** Passages of this document among the candidates. */
+  matchingPassages: number;
+}
+
+export interface ExplainedTerm extends TermContribution {
+  token: string;
+  /** The passage does not contain this token: the model added it (an expansion term). */
+  expansion: boolean;
+}
+
+export interface Snippet {
+  text: string;
+  start: number;
+  end: number;
+  /** [start, end) ranges within `text`. */
+  highlights: Array<[number, number]>;
+  clippedStart: boolean;
+  clippedEnd: boolean;
+}
+
+export class SearchFileError extends Error {}
+
+export class Search {
+  private constructor();
+  readonly encoder: SparseEncoder;
+  readonly workers: number;
+  /** Documents. */
+  readonly size: number;
+  readonly passageCount: number;
+  has(id: string): boolean;
+  get(id: string): StoredDocument | null;
+  documents(): StoredDocument[];
+  add(docs: Iterable<DocumentInput>, options?: AddOptions): Promise<{ documents: number; passages: number; seconds: number }>;
+  remove(id: string): boolean;
+  clear(): void;
+  queryTerms(query: string): Array<{ tokenId: number; token: string; weight: number }>;
+  /** Top k documents, each scored by its best passage. */
+  search(query: string, options?: { k?: number; candidates?: number | null }): SearchResult[];
+  explain(id: string, query: string, options?: { passage?: number }): { score: number; terms: ExplainedTerm[] };
+  highlights(text: string, query: string, options?: { from?: number; to?: number; minWeight?: number }): Array<[number, number]>;
+  snippet(id: string, query: string, options?: { passage?: number; maxChars?: number }): Snippet | null;
+  /** Documents, passages and index as one checksummed file. */
+  save(): Promise<Uint8Array>;
+  /** Replaces the contents; throws SearchFileError for a foreign, corrupt or other-model file. */
+  load(bytes: Uint8Array | ArrayBuffer, options?: { allowOtherModel?: boolean }): Promise<{ documents: number; passages: number }>;
+  close(): void;
+}
+
+export interface CreateSearchOptions extends Omit<LoadOptions, "reload"> {
+  /** A model URL (pack, or folder ending in "/") or a loaded encoder. */
+  model: string | URL | SparseEncoder;
+  /** Encoder workers (default defaultWorkerCount(); 0 = on the calling thread). */
+  workers?: number;
+  /** Passage length in tokens, special tokens included (default: the model's maximum). */
+  maxPassageTokens?: number | null;
+}
+
+export function createSearch(options: CreateSearchOptions): Promise<Search>;
+
+export class StorageError extends Error {
+  /** The browser's storage quota was exceeded. */
+  readonly quota: boolean;
+}
+
+/** IndexedDB persistence: the saved search and the queue of documents still to index. */
+export class IndexStore {
+  private constructor();
+  static open(name?: string): Promise<IndexStore>;
+  loadState(): Promise<Uint8Array | null>;
+  saveState(bytes: Uint8Array, indexedIds?: string[]): Promise<void>;
+  enqueue(docs: DocumentInput[]): Promise<void>;
+  queued(): Promise<DocumentInput[]>;
+  clearQueue(): Promise<void>;
+  getSetting(key: string): Promise<unknown>;
+  setSetting(key: string, value: unknown): Promise<void>;
+  clear(): Promise<void>;
+  close(): void;
+}
+
+export interface FileDocument extends DocumentInput {
+  source: string;
+}
+
+export const SUPPORTED_EXTENSIONS: string[];
+export function isSupportedFile(name: string): boolean;
+/** Documents from one file's content: .txt/.md as text, .html via DOMParser (text only), .json/.jsonl records with a text field. */
+export function documentsFromText(name: string, content: string): FileDocument[];
+export function documentsFromFiles(
+  files: Iterable<File>,
+  options?: { maxFileBytes?: number },
+): Promise<{ documents: FileDocument[]; skipped: Array<{ name: string; reason: string }> }>;
+export function filesFromDataTransfer(dataTransfer: DataTransfer): Promise<File[]>;
+export function htmlToText(html: string): { title: string; text: string };
+
+export const DEFAULT_CACHE_NAME: string;
+/** Removes cached model files (all, or those under urlPrefix); returns how many entries went. */
+export function clearModelCache(options?: { cacheName?: string; urlPrefix?: string | URL | null }): Promise<number>;

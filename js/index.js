@@ -1,0 +1,11 @@
+// splade-wasm: learned sparse retrieval (SPLADE) in the browser and in Node, in WebAssembly.
+export { initWasm } from "./wasm.js";
+export { SparseEncoder } from "./encoder.js";
+// The wasm class itself: construct it after `await initWasm()` (createSearch and SparseEncoder.load do that).
+export { SparseIndex } from "./splade_wasm.js";
+export { EncoderPool, defaultWorkerCount, MAX_WORKERS } from "./pool.js";
+export { splitPassages, tokenBudget } from "./passages.js";
+export { Search, SearchFileError, createSearch } from "./search.js";
+export { IndexStore, StorageError } from "./store.js";
+export { documentsFromFiles, documentsFromText, filesFromDataTransfer, htmlToText, isSupportedFile, SUPPORTED_EXTENSIONS } from "./documents.js";
+export { clearModelCache, DEFAULT_CACHE_NAME } from "./loader.js";

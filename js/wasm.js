@@ -1,0 +1,68 @@
+// Loads the wasm module once per JS realm (page, worker or Node process).
+//
+// The compiled `WebAssembly.Module` is kept so that workers can be started from it without fetching
+// or compiling the `.wasm` again (a Module can be posted to a worker; an Instance cannot).
+import initBindings, * as bindings from "./splade_wasm.js";
+
+const WASM_URL = new URL("./splade_wasm_bg.wasm", import.meta.url);
+
+let modulePromise = null;
+let ready = null;
+
+const isNode = typeof process !== "undefined" && process.versions?.node != null && typeof window === "undefined";
+
+async function readNodeFile(url) {
+  // Hidden from bundlers: this branch only runs in Node.
+  const fsName = "node:fs/promises";
+  const fs = await import(/* webpackIgnore: true */ /* @vite-ignore */ fsName);
+  return fs.readFile(url);
+}
+
+async function compile(source) {
+  if (source instanceof WebAssembly.Module) {
+    return source;
+  }
+  if (source != null && (source instanceof ArrayBuffer || ArrayBuffer.isView(source))) {
+    return WebAssembly.compile(source);
+  }
+  const url = source ?? WASM_URL;
+  if (isNode && String(url).startsWith("file:")) {
+    return WebAssembly.compile(await readNodeFile(url));
+  }
+  const response = await fetch(url);
+  if (!response.ok) {
+    throw new Error(`could not load the splade-wasm module from ${url} (HTTP ${response.status})`);
+  }
+  if (typeof WebAssembly.compileStreaming === "function" &&
+      (response.headers.get("content-type") ?? "").startsWith("application/wasm")) {
+    return WebAssembly.compileStreaming(response);
+  }
+  return WebAssembly.compile(await response.arrayBuffer());
+}
+
+/**
+ * The compiled module (fetched and compiled on first use). `source` overrides where it comes from:
+ * a URL, the bytes, or a `WebAssembly.Module`; only the first call's source counts.
+ */
+export function wasmModule(source) {
+  modulePromise ??= compile(source).catch((err) => {
+    modulePromise = null;
+    throw err;
+  });
+  return modulePromise;
+}
+
+/** Instantiates the bindings in this realm; safe to call many times. Returns the bindings. */
+export function initWasm(source) {
+  ready ??= (async () => {
+    const module = await wasmModule(source);
+    await initBindings({ module_or_path: module });
+    return bindings;
+  })().catch((err) => {
+    ready = null;
+    throw err;
+  });
+  return ready;
+}
+
+export { bindings };
