@@ -7,8 +7,8 @@ import { initWasm } from "./wasm.js";
 
 const FILE_MAGIC = "SPLDSRCH";
 const FILE_VERSION = 1;
-const JOB_DOCS = 16;
-const JOB_CHARS = 24_000;
+const JOB_DOCS = 8;
+const JOB_CHARS = 8_000;
 const WORD = /[\p{L}\p{N}]+/gu;
 
 export class SearchFileError extends Error {

@@ -339,6 +339,31 @@ try {
   t.check("the error names the problem", /404|not found|no model files/i.test(await errorPage.textContent("#model-text")), await errorPage.textContent("#model-text"));
   await shot(errorPage, "10-error");
   await errorContext.close();
+
+  // ---- a full storage quota, and a drop ----
+  const quotaContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const quotaPage = await quotaContext.newPage();
+  await quotaPage.goto(pageUrl);
+  t.check("a fresh profile loads", (await waitReady(quotaPage)) == null);
+  // Leave no room before anything is saved: the saves fail the way a full disk or quota does.
+  const cdp = await quotaContext.newCDPSession(quotaPage);
+  const usage = await quotaPage.evaluate(async () => (await navigator.storage.estimate()).usage);
+  await cdp.send("Storage.overrideQuotaForOrigin", { origin: server.url.replace(/\/$/, ""), quotaSize: Math.floor(usage / 2) });
+  await quotaPage.evaluate(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(["Lava flows from the volcano down to the sea."], "volcano.txt", { type: "text/plain" }));
+    dt.items.add(new File(["# Glaciers\n\nIce sheets carve valleys over thousands of years."], "glaciers.md", { type: "text/markdown" }));
+    document.body.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
+  await waitIndexed(quotaPage, 2);
+  const dropped = await searchFor(quotaPage, "volcano lava");
+  t.check("dropped files are indexed", dropped[0]?.title === "volcano.txt" && (await documents(quotaPage)) === 2, JSON.stringify(dropped));
+  await quotaPage.waitForFunction(() => !document.getElementById("notice").hidden, null, { timeout: 30_000 });
+  const quotaNotice = await quotaPage.textContent("#notice-text");
+  t.check("a full storage quota is shown to the user", /storage for this site is full/.test(quotaNotice), quotaNotice);
+  t.check("the summary says the index is not saved", /not saved/.test(await quotaPage.textContent("#library-summary")));
+  await shot(quotaPage, "11-storage-full");
+  await quotaContext.close();
 } catch (err) {
   t.check("demo harness", false, err?.stack ?? String(err));
 } finally {
