@@ -849,6 +849,31 @@ function wireEvents() {
     if (e.key === "Escape") {
       els.query.value = "";
       renderSearch();
+    } else if (e.key === "ArrowDown") {
+      const first = els.results.querySelector(".why summary");
+      if (first) {
+        e.preventDefault();
+        first.focus();
+      }
+    }
+  });
+  // Arrow keys move between results ("Why this result" toggles); ArrowUp from the first goes back to the query.
+  els.results.addEventListener("keydown", (e) => {
+    if (e.key !== "ArrowDown" && e.key !== "ArrowUp") {
+      return;
+    }
+    const summaries = [...els.results.querySelectorAll(".why summary")];
+    const at = summaries.indexOf(document.activeElement);
+    if (at === -1) {
+      return;
+    }
+    e.preventDefault();
+    const next = at + (e.key === "ArrowDown" ? 1 : -1);
+    if (next < 0) {
+      els.query.focus();
+    } else if (next < summaries.length) {
+      summaries[next].focus();
+      summaries[next].scrollIntoView({ block: "nearest" });
     }
   });
   document.addEventListener("keydown", (e) => {

@@ -304,6 +304,17 @@ try {
   await page.click("h1");
   await page.keyboard.press("/");
   t.check('"/" focuses the search box', await page.evaluate(() => document.activeElement?.id === "query"));
+  await page.keyboard.type("Who likes Quokkas?");
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("Enter");
+  t.check(
+    "arrow keys reach the results; Enter opens an explanation",
+    await page.evaluate(() => document.activeElement?.matches("#results .result:nth-child(2) .why summary") && document.activeElement.parentElement.open),
+  );
+  await page.keyboard.press("ArrowUp");
+  await page.keyboard.press("ArrowUp");
+  t.check("ArrowUp from the first result returns to the query", await page.evaluate(() => document.activeElement?.id === "query"));
   await page.keyboard.press("Escape");
   t.check("Escape clears the query", (await page.inputValue("#query")) === "");
   await page.setViewportSize({ width: 390, height: 844 });
