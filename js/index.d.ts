@@ -147,11 +147,14 @@ export interface EncodedDocument {
 /** Module Web Workers, each with its own wasm instance; with size 0 the work runs on the calling thread. */
 export class EncoderPool {
   private constructor();
+  /** With `fallback` (default), a pool whose workers cannot start encodes on the calling thread instead. */
   static create(
     encoder: SparseEncoder,
-    options?: { size?: number; maxTokens?: number | null; workerUrl?: string | URL | null },
+    options?: { size?: number; maxTokens?: number | null; workerUrl?: string | URL | null; fallback?: boolean },
   ): Promise<EncoderPool>;
   readonly size: number;
+  /** Why the pool runs on the calling thread although workers were asked for (null if it does not). */
+  readonly fallbackReason: string | null;
   readonly concurrency: number;
   /** Splits and encodes documents. */
   encode(docs: Array<{ key: unknown; text: string }>): Promise<{ results: EncodedDocument[]; passages: number; ms: number }>;
@@ -164,6 +167,8 @@ export interface DocumentInput {
   id: string;
   text: string;
   title?: string;
+  /** Where it came from (a file name), shown with results. */
+  source?: string;
   meta?: Record<string, unknown>;
 }
 
@@ -215,7 +220,10 @@ export interface Snippet {
   clippedEnd: boolean;
 }
 
-export class SearchFileError extends Error {}
+export class SearchFileError extends Error {
+  /** The file is sound but was built with another model (see Search.documentsInFile). */
+  readonly otherModel: boolean;
+}
 
 export class Search {
   private constructor();
@@ -240,6 +248,8 @@ export class Search {
   save(): Promise<Uint8Array>;
   /** Replaces the contents; throws SearchFileError for a foreign, corrupt or other-model file. */
   load(bytes: Uint8Array | ArrayBuffer, options?: { allowOtherModel?: boolean }): Promise<{ documents: number; passages: number }>;
+  /** The documents of a saved file, without its index (to index them again with another model). */
+  static documentsInFile(bytes: Uint8Array | ArrayBuffer): Promise<Array<DocumentInput & { source?: string }>>;
   close(): void;
 }
 

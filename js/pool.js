@@ -33,11 +33,27 @@ export class EncoderPool {
    * Starts `size` workers (default: `defaultWorkerCount()`), each building the encoder's model.
    * `maxTokens` caps passages (tokens, specials included; default: the model's maximum).
    */
-  static async create(encoder, { size = defaultWorkerCount(), maxTokens = null, workerUrl = null } = {}) {
+  static async create(encoder, { size = defaultWorkerCount(), maxTokens = null, workerUrl = null, fallback = true } = {}) {
     const pool = new EncoderPool();
-    await pool.#start(encoder, size, maxTokens, workerUrl);
+    try {
+      await pool.#start(encoder, size, maxTokens, workerUrl);
+    } catch (err) {
+      if (!fallback || size <= 0) {
+        throw err;
+      }
+      // A browser without module workers (or a blocked worker script): encode on this thread instead.
+      console.warn(`splade-wasm: ${err.message}; encoding on the calling thread`);
+      pool.fallbackReason = err.message;
+      const inline = new EncoderPool();
+      await inline.#start(encoder, 0, maxTokens, null);
+      inline.fallbackReason = err.message;
+      return inline;
+    }
     return pool;
   }
+
+  /** Why the pool runs on the calling thread although workers were asked for (null if it does not). */
+  fallbackReason = null;
 
   async #start(encoder, size, maxTokens, workerUrl) {
     if (size <= 0 || typeof Worker === "undefined") {

@@ -12,9 +12,11 @@ const JOB_CHARS = 8_000;
 const WORD = /[\p{L}\p{N}]+/gu;
 
 export class SearchFileError extends Error {
-  constructor(message) {
+  constructor(message, { otherModel = false } = {}) {
     super(message);
     this.name = "SearchFileError";
+    /** The file is sound but was built with another model. */
+    this.otherModel = otherModel;
   }
 }
 
@@ -44,6 +46,9 @@ function normalizeDoc(doc, i) {
   const out = { id: String(doc.id), text: doc.text };
   if (doc.title != null && doc.title !== "") {
     out.title = String(doc.title);
+  }
+  if (doc.source != null && doc.source !== "") {
+    out.source = String(doc.source);
   }
   if (doc.meta != null) {
     out.meta = doc.meta;
@@ -429,37 +434,16 @@ export class Search {
    * not one, is corrupt, or was built with another model (unless `allowOtherModel`).
    */
   async load(bytes, { allowOtherModel = false } = {}) {
-    const data = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-    if (data.length < 16 + 32 || new TextDecoder().decode(data.subarray(0, 8)) !== FILE_MAGIC) {
-      throw new SearchFileError("this is not a saved splade-wasm search index");
-    }
-    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    const version = view.getUint32(8, true);
-    if (version !== FILE_VERSION) {
-      throw new SearchFileError(`this index file has format version ${version}; this version reads ${FILE_VERSION}`);
-    }
-    const body = data.subarray(0, data.length - 32);
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body));
-    if (digest.some((b, i) => b !== data[data.length - 32 + i])) {
-      throw new SearchFileError("this index file is corrupt or truncated (checksum mismatch)");
-    }
-    const headerLength = view.getUint32(12, true);
-    if (16 + headerLength > body.length) {
-      throw new SearchFileError("this index file is corrupt (bad header length)");
-    }
-    let header;
-    try {
-      header = JSON.parse(new TextDecoder().decode(body.subarray(16, 16 + headerLength)));
-    } catch (err) {
-      throw new SearchFileError(`this index file is corrupt (${err.message})`);
-    }
+    const { header, indexBytes } = await parseFile(bytes);
     const fingerprint = await this.#encoder.fingerprint();
     if (!allowOtherModel && header.model?.fingerprint !== fingerprint) {
-      throw new SearchFileError("this index was built with a different model; re-index the documents with this one");
+      throw new SearchFileError("this index was built with a different model; re-index the documents with this one", {
+        otherModel: true,
+      });
     }
     let index;
     try {
-      index = this.#Index.load(body.subarray(16 + headerLength));
+      index = this.#Index.load(indexBytes);
     } catch (err) {
       throw new SearchFileError(`the index in this file is corrupt: ${err?.message ?? err}`);
     }
@@ -475,6 +459,15 @@ export class Search {
     return { documents: this.#docs.size, passages: this.#passages };
   }
 
+  /**
+   * The documents of a file from `save()` (`[{id, text, title?, source?, meta?}]`), without its index:
+   * what to index again when the file was built with another model.
+   */
+  static async documentsInFile(bytes) {
+    const { header } = await parseFile(bytes);
+    return (header.documents ?? []).map(({ passages, ...doc }) => doc);
+  }
+
   /** Stops the workers and frees the index (and the encoder if createSearch loaded it). */
   close() {
     this.#pool.terminate();
@@ -483,6 +476,38 @@ export class Search {
       this.#encoder.free();
     }
   }
+}
+
+/** Checks and splits a file from `Search.save()`: `{header, indexBytes}`; throws SearchFileError. */
+async function parseFile(bytes) {
+  const data = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  if (data.length < 16 + 32 || new TextDecoder().decode(data.subarray(0, 8)) !== FILE_MAGIC) {
+    throw new SearchFileError("this is not a saved splade-wasm search index");
+  }
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const version = view.getUint32(8, true);
+  if (version !== FILE_VERSION) {
+    throw new SearchFileError(`this index file has format version ${version}; this version reads ${FILE_VERSION}`);
+  }
+  const body = data.subarray(0, data.length - 32);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body));
+  if (digest.some((b, i) => b !== data[data.length - 32 + i])) {
+    throw new SearchFileError("this index file is corrupt or truncated (checksum mismatch)");
+  }
+  const headerLength = view.getUint32(12, true);
+  if (16 + headerLength > body.length) {
+    throw new SearchFileError("this index file is corrupt (bad header length)");
+  }
+  let header;
+  try {
+    header = JSON.parse(new TextDecoder().decode(body.subarray(16, 16 + headerLength)));
+  } catch (err) {
+    throw new SearchFileError(`this index file is corrupt (${err.message})`);
+  }
+  if (!Array.isArray(header?.documents)) {
+    throw new SearchFileError("this index file is corrupt (no document list)");
+  }
+  return { header, indexBytes: body.subarray(16 + headerLength) };
 }
 
 /**

@@ -3,6 +3,7 @@
 // All document text is untrusted: it only ever reaches the page through textContent.
 import {
   IndexStore,
+  Search,
   SearchFileError,
   SparseEncoder,
   StorageError,
@@ -199,20 +200,30 @@ async function restore() {
     return;
   }
   const bytes = await store.loadState();
+  let reindex = [];
   if (bytes) {
     try {
       const { documents } = await search.load(bytes);
       stats.restoredDocuments = documents;
     } catch (err) {
-      showNotice(
-        err instanceof SearchFileError
-          ? `The index saved in this browser could not be used (${errorText(err)}). Add your documents again.`
-          : `The saved index could not be restored: ${errorText(err)}`,
-      );
+      if (err instanceof SearchFileError && err.otherModel) {
+        // The model changed since the index was built: its vectors are useless, its documents are not.
+        reindex = await Search.documentsInFile(bytes);
+        showNotice(`The model has changed since your documents were indexed: indexing ${plural(reindex.length, "document")} again.`, "info");
+      } else {
+        showNotice(`The index saved in this browser could not be used (${errorText(err)}). Add your documents again.`);
+      }
     }
   }
   pending = await store.queued();
   paused = (await store.getSetting("paused")) === true;
+  if (reindex.length > 0) {
+    const queued = new Set(pending.map((d) => d.id));
+    const again = reindex.filter((d) => !queued.has(d.id));
+    await store.enqueue(again).catch(() => {});
+    pending = again.concat(pending);
+    paused = false;
+  }
 }
 
 /** Saves the index (and drops indexed documents from the saved queue); at most every `saveInterval` ms unless forced. */
@@ -259,7 +270,7 @@ async function checkpoint(force = false) {
 
 // ---------- indexing ----------
 
-async function addDocuments(docs, { label = null } = {}) {
+async function addDocuments(docs, { label = null, notice = null } = {}) {
   if (!search) {
     return;
   }
@@ -268,6 +279,9 @@ async function addDocuments(docs, { label = null } = {}) {
     return;
   }
   hideNotice();
+  if (notice) {
+    showNotice(notice, "info");
+  }
   if (store) {
     try {
       await store.enqueue(docs);
@@ -690,7 +704,8 @@ async function loadSample() {
     if (!res.ok) {
       throw new Error(`HTTP ${res.status}`);
     }
-    await addDocuments(documentsFromText(SAMPLE_NAME, await res.text()));
+    const docs = documentsFromText(SAMPLE_NAME, await res.text()).map((d) => ({ ...d, source: "sample: State of the Union" }));
+    await addDocuments(docs);
   } catch (err) {
     showNotice(`The sample corpus could not be loaded: ${errorText(err)}`);
   }
@@ -731,12 +746,30 @@ async function importIndex(file) {
   }
   try {
     const bytes = new Uint8Array(await file.arrayBuffer());
+    let docs = null;
+    await Search.documentsInFile(bytes); // checks the file before anything is stopped or cleared
     await stopIndexing();
-    const { documents, passages } = await search.load(bytes);
+    try {
+      const { documents, passages } = await search.load(bytes);
+      showNotice(`Imported ${plural(documents, "document")} (${plural(passages, "passage")}).`, "info");
+    } catch (err) {
+      if (!(err instanceof SearchFileError && err.otherModel)) {
+        throw err;
+      }
+      docs = await Search.documentsInFile(bytes);
+    }
     await store?.clear();
     doneIds = [];
+    if (docs) {
+      search.clear();
+      await checkpoint(true);
+      renderAll();
+      await addDocuments(docs, {
+        notice: `This index was built with another model: indexing its ${plural(docs.length, "document")} again.`,
+      });
+      return;
+    }
     await checkpoint(true);
-    showNotice(`Imported ${plural(documents, "document")} (${plural(passages, "passage")}).`, "info");
   } catch (err) {
     showNotice(`Import failed: ${errorText(err)}`);
   }

@@ -5,6 +5,7 @@
 // reloads (restored without re-encoding), exports, clears and imports, pauses and resumes a run
 // across reloads, reloads offline with the server stopped, and shows the error state. Screenshots
 // of each state go to .cache/screenshots/.
+import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { startServer } from "../../tools/serve.mjs";
@@ -35,6 +36,18 @@ try {
   native = nativeRankings({ model: MODEL, corpusFile: path.join(LIMIT, "corpus.jsonl"), queries: limitQueries });
 } catch (err) {
   t.check("native CLI rankings", false, err.message);
+}
+
+/** A copy of a saved search file with another model fingerprint (and a valid checksum). */
+function withFingerprint(bytes, fingerprint) {
+  const headerLength = bytes.readUInt32LE(12);
+  const header = JSON.parse(bytes.subarray(16, 16 + headerLength).toString("utf8"));
+  header.model.fingerprint = fingerprint;
+  const newHeader = Buffer.from(JSON.stringify(header));
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(newHeader.length);
+  const body = Buffer.concat([bytes.subarray(0, 12), length, newHeader, bytes.subarray(16 + headerLength, bytes.length - 32)]);
+  return Buffer.concat([body, createHash("sha256").update(body).digest()]);
 }
 
 async function shot(page, name, options = {}) {
@@ -262,6 +275,12 @@ try {
   await page.setInputFiles("#import-input", { name: "bad.splade", mimeType: "application/octet-stream", buffer: Buffer.from("not an index") });
   await page.waitForFunction(() => /Import failed/.test(document.getElementById("notice-text").textContent));
   t.check("a bad import file gives an error and keeps the index", (await documents(page)) === total);
+  // The same file as if built with another model: its documents are indexed again with this one.
+  const otherModel = withFingerprint(exportedBytes, "0".repeat(64));
+  await page.setInputFiles("#import-input", { name: "other.splade", mimeType: "application/octet-stream", buffer: otherModel });
+  await page.waitForFunction(() => /another model/.test(document.getElementById("notice-text").textContent), null, { timeout: 30_000 });
+  await waitIndexed(page, total);
+  t.check("an index from another model is re-indexed and gives the same results", JSON.stringify(await rankingSnapshot(page)) === JSON.stringify(snapshot));
 
   // ---- pause, reload, resume, reload mid-run: nothing indexed twice, nothing lost ----
   const sample = readJsonl(path.join(DIST, "sample/sotu-sample.jsonl"));
