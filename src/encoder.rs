@@ -38,6 +38,12 @@ impl SparseEncoder {
         crate::folder::load(files)
     }
 
+    /// Loads a single-file model pack (GGUF, see [`crate::pack`]): checks its format version and
+    /// content hash, and keeps quantized matrices in their block format.
+    pub fn from_pack(bytes: &[u8]) -> Result<Self> {
+        crate::pack::load(bytes)
+    }
+
     pub fn query_encoder(&self) -> &QueryEncoder {
         &self.query
     }

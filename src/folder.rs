@@ -65,7 +65,38 @@ fn router_folder(files: &dyn ModelFiles) -> Result<Option<String>> {
     }
 }
 
-fn load_router(files: &dyn ModelFiles, folder: &str) -> Result<SparseEncoder> {
+/// Where a model folder keeps its parts: the masked-LM module (`config.json`, `model.safetensors`,
+/// `tokenizer.json`) and, for the sentence-transformers layout, the query module.
+pub(crate) struct ModuleDirs {
+    pub document: String,
+    /// `None` for a Hugging Face masked-LM folder, whose query side is `idf.json` at the root.
+    pub query: Option<String>,
+}
+
+pub(crate) fn module_dirs(files: &dyn ModelFiles) -> Result<ModuleDirs> {
+    Ok(match router_folder(files)? {
+        Some(folder) => {
+            let routes = routes(files, &folder)?;
+            ModuleDirs {
+                document: routes.mlm,
+                query: Some(routes.query),
+            }
+        }
+        None => ModuleDirs {
+            document: String::new(),
+            query: None,
+        },
+    })
+}
+
+/// The module folders of a Router's two routes, checked to be the supported modules.
+struct Routes {
+    query: String,
+    mlm: String,
+    pooling: String,
+}
+
+fn routes(files: &dyn ModelFiles, folder: &str) -> Result<Routes> {
     let config_path = join(folder, "router_config.json");
     let router = files.require_json(&config_path)?;
     let types = router.get("types").and_then(Value::as_object);
@@ -121,9 +152,18 @@ fn load_router(files: &dyn ModelFiles, folder: &str) -> Result<SparseEncoder> {
             class_list(&document_route)
         )));
     }
+    Ok(Routes {
+        query: query_dir.clone(),
+        mlm: mlm_dir.clone(),
+        pooling: pooling_dir.clone(),
+    })
+}
 
-    let (document_tokenizer, model, vocab_size) = load_masked_lm(files, mlm_dir)?;
-    let pooling_config = files.require_json(&join(pooling_dir, "config.json"))?;
+fn load_router(files: &dyn ModelFiles, folder: &str) -> Result<SparseEncoder> {
+    let routes = routes(files, folder)?;
+    let query_dir = routes.query.as_str();
+    let (document_tokenizer, model, vocab_size) = load_masked_lm(files, &routes.mlm)?;
+    let pooling_config = files.require_json(&join(&routes.pooling, "config.json"))?;
     let pooling = SpladePooling::from_config(&pooling_config, vocab_size)?;
 
     let query_tokenizer = load_tokenizer(files, query_dir, None, false)?;
@@ -132,7 +172,7 @@ fn load_router(files: &dyn ModelFiles, folder: &str) -> Result<SparseEncoder> {
     let weights = weights
         .vb
         .get_unchecked("weight")
-        .and_then(|w| w.flatten_all()?.to_vec1::<f32>())
+        .and_then(|w| Ok(w.flatten_all()?.to_vec1::<f32>()?))
         .map_err(|e| Error::model(format!("`{weights_path}` needs a `weight` vector: {e}")))?;
     Ok(SparseEncoder::new(
         QueryEncoder::new(query_tokenizer, weights)?,

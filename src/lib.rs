@@ -4,11 +4,13 @@
 pub mod document;
 pub mod encoder;
 pub mod error;
+pub mod eval;
 pub mod files;
 mod folder;
 pub mod idf;
 pub mod index;
 pub mod models;
+pub mod pack;
 pub mod pooling;
 pub mod query;
 pub mod sparse;

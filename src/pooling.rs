@@ -99,7 +99,7 @@ impl SpladePooling {
         let tokens = hidden_rows.dim(0)?;
         let vocab = head.vocab_size();
         let transformed = head.transform(hidden_rows)?;
-        let weight_t = head.decoder_weight().t()?;
+        let decoder = head.decoder();
         let bias = head.decoder_bias().to_vec1::<f32>()?;
         let block = (LOGITS_BLOCK_BYTES / (vocab * std::mem::size_of::<f32>())).max(1);
 
@@ -109,7 +109,7 @@ impl SpladePooling {
         };
         for start in (0..tokens).step_by(block) {
             let n = block.min(tokens - start);
-            let logits = transformed.narrow(0, start, n)?.matmul(&weight_t)?;
+            let logits = decoder.matmul_t(&transformed.narrow(0, start, n)?)?;
             match self.strategy {
                 PoolingStrategy::Max => {
                     let block_max = logits.max(0)?.to_vec1::<f32>()?;

@@ -80,6 +80,27 @@ impl JsSparseEncoder {
         Ok(Self { inner })
     }
 
+    /// Builds an encoder from a single-file model pack (the bytes of a `.gguf` written by
+    /// `splade convert`). Checks the format version and the content hash first: a truncated,
+    /// corrupt or unknown-version pack throws an `Error` saying which.
+    #[wasm_bindgen(js_name = fromPack)]
+    pub fn from_pack(bytes: &[u8]) -> Result<JsSparseEncoder, JsError> {
+        let inner = crate::SparseEncoder::from_pack(bytes).map_err(js_error)?;
+        Ok(Self { inner })
+    }
+
+    /// Verifies a model pack (format version, extents, content hash) without building the model,
+    /// and describes it: `{formatVersion, dtype, source, quantization, contentSha256, fileBytes,
+    /// formats: {f32: [tensors, bytes], q8_0: [...], ...}}`.
+    #[wasm_bindgen(js_name = packInfo)]
+    pub fn pack_info(bytes: &[u8]) -> Result<JsValue, JsError> {
+        let summary = crate::pack::summary(bytes).map_err(js_error)?;
+        let plain_objects = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
+        summary
+            .serialize(&plain_objects)
+            .map_err(|e| JsError::new(&e.to_string()))
+    }
+
     #[wasm_bindgen(js_name = encodeQuery)]
     pub fn encode_query(&self, text: &str) -> Result<JsValue, JsError> {
         vector_to_js(&self.inner.encode_query(text).map_err(js_error)?)

@@ -101,6 +101,33 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u32,
     },
+    /// Convert a model folder into a single-file model pack (GGUF), optionally quantized.
+    Convert {
+        /// A model folder (sentence-transformers layout, or HF masked-LM + idf.json).
+        src: PathBuf,
+        /// The pack file to write.
+        out: PathBuf,
+        /// Storage of the linear layers' matrices; norms, biases and other 1-D tensors stay f32.
+        #[arg(long, default_value = "q8_0", value_parser = splade_wasm::pack::PACK_DTYPES)]
+        dtype: String,
+        /// Storage of the word embeddings / tied MLM decoder (default: as --dtype, but q8_0 for
+        /// 4-bit types). Any GGUF type candle writes: f32, f16, q8_0, q6_k, q5_0, q4_k, ...
+        #[arg(long)]
+        vocabulary_dtype: Option<String>,
+        /// Storage of matrices whose rows do not split into --dtype's blocks (q4_k: 256 values;
+        /// default q8_0).
+        #[arg(long)]
+        fallback_dtype: Option<String>,
+    },
+    /// Evaluate retrieval on BEIR-layout data; prints progress on stderr and one JSON line.
+    Eval {
+        /// A model folder or a model pack.
+        #[arg(long)]
+        model: PathBuf,
+        /// A folder with corpus.jsonl, queries.jsonl and qrels/test.tsv or qrels.jsonl.
+        #[arg(long)]
+        data: PathBuf,
+    },
     /// Write a randomly initialised model of a real size, for benchmarks and memory measurements.
     RandomModel {
         #[arg(long, value_enum)]
@@ -193,6 +220,20 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", splade_wasm::index::bench::run(&config)?);
             Ok(())
         }
+        Command::Convert {
+            src,
+            out,
+            dtype,
+            vocabulary_dtype,
+            fallback_dtype,
+        } => convert(
+            &src,
+            &out,
+            &dtype,
+            vocabulary_dtype.as_deref(),
+            fallback_dtype.as_deref(),
+        ),
+        Command::Eval { model, data } => eval(&model, &data),
         Command::RandomModel {
             architecture,
             tokenizer,
@@ -221,8 +262,20 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// A model folder, or a model pack file.
 fn load_model(path: &Path) -> Result<SparseEncoder> {
+    if path.is_file() {
+        return SparseEncoder::from_pack(&read_file(path)?).map_err(|e| in_file(e, path));
+    }
     SparseEncoder::load(&DirectoryFiles::new(path)?)
+}
+
+/// Prefixes a model error with the pack's path.
+fn in_file(e: Error, path: &Path) -> Error {
+    match e {
+        Error::Model(msg) => Error::model(format!("`{}`: {msg}", path.display())),
+        other => other,
+    }
 }
 
 /// One output line: `{"indices": [...], "values": [...]}` plus `"tokens"` on request.
@@ -376,6 +429,29 @@ fn inspect(model: &Path) -> Result<()> {
         "pooling: {:?} of {:?}",
         info.pooling.strategy, info.pooling.activation
     );
+    if model.is_file() {
+        print_pack_summary(model)?;
+    }
+    Ok(())
+}
+
+fn print_pack_summary(path: &Path) -> Result<()> {
+    let pack = splade_wasm::pack::summary(&read_file(path)?).map_err(|e| in_file(e, path))?;
+    println!(
+        "model pack: format version {}, {:.1} MB, --dtype {}, from {}",
+        pack.format_version,
+        pack.file_bytes as f64 / 1e6,
+        pack.dtype,
+        pack.source
+    );
+    for (format, (tensors, bytes)) in &pack.formats {
+        println!(
+            "  {format}: {tensors} tensors, {:.2} MB",
+            *bytes as f64 / 1e6
+        );
+    }
+    println!("quantization: {}", pack.quantization);
+    println!("content sha256: {}", pack.content_sha256);
     Ok(())
 }
 
@@ -524,5 +600,51 @@ fn bench(
         report["encode_peak_rss_mib"] = encode.into();
     }
     println!("{report}");
+    Ok(())
+}
+
+fn convert(
+    src: &Path,
+    out: &Path,
+    dtype: &str,
+    vocabulary: Option<&str>,
+    fallback: Option<&str>,
+) -> Result<()> {
+    use splade_wasm::pack::{self, ConvertOptions};
+    let name = src
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| src.display().to_string());
+    let mut options = ConvertOptions::new(pack::parse_format(dtype)?, name);
+    options.vocabulary = vocabulary.map(pack::parse_format).transpose()?;
+    options.fallback = fallback.map(pack::parse_format).transpose()?;
+    let bytes = pack::convert(&DirectoryFiles::new(src)?, &options)?;
+    std::fs::write(out, &bytes)
+        .map_err(|e| Error::input(format!("cannot write `{}`: {e}", out.display())))?;
+    let summary = pack::summary(&bytes)?;
+    eprintln!(
+        "wrote `{}`: {:.1} MB, sha256 {}",
+        out.display(),
+        bytes.len() as f64 / 1e6,
+        summary.content_sha256
+    );
+    eprintln!("{}", summary.quantization);
+    Ok(())
+}
+
+fn eval(model: &Path, data: &Path) -> Result<()> {
+    use splade_wasm::eval;
+    let encoder = load_model(model)?;
+    let dataset = eval::read_beir(data)?;
+    let start = std::time::Instant::now();
+    let report = eval::evaluate(&encoder, &dataset, &mut |done, total| {
+        let rate = done as f64 / start.elapsed().as_secs_f64().max(1e-9);
+        eprintln!("encoded {done}/{total} documents ({rate:.1} docs/s)");
+    })?;
+    println!(
+        "{}",
+        serde_json::to_string(&report).map_err(|e| Error::input(e.to_string()))?
+    );
     Ok(())
 }

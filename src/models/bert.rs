@@ -4,7 +4,7 @@
 use candle_core::Tensor;
 use serde_json::Value;
 
-use super::layers::{self, Activation, LayerNorm, Linear};
+use super::layers::{self, Activation, Embedding, LayerNorm, Linear};
 use super::{Config, MaskedLanguageModel, MlmHead, ModelInfo, Weights};
 use crate::error::Result;
 
@@ -20,7 +20,7 @@ struct BertLayer {
 }
 
 pub struct Bert {
-    word_embeddings: Tensor,
+    word_embeddings: Embedding,
     position_embeddings: Tensor,
     token_type_embedding: Option<Tensor>,
     embeddings_norm: LayerNorm,
@@ -49,7 +49,7 @@ impl Bert {
 
         let vb = &weights.vb;
         let emb = vb.pp("bert.embeddings");
-        let word_embeddings = emb.get((vocab, hidden), "word_embeddings.weight")?;
+        let word_embeddings = emb.embedding((vocab, hidden), "word_embeddings.weight")?;
         let token_type_embedding = if type_vocab > 0 {
             Some(
                 emb.get((type_vocab, hidden), "token_type_embeddings.weight")?
@@ -124,7 +124,7 @@ impl MaskedLanguageModel for Bert {
         let hidden = self.info.hidden_size;
         let mut x = self
             .word_embeddings
-            .index_select(&input_ids.flatten_all()?, 0)?
+            .forward(&input_ids.flatten_all()?)?
             .reshape((b, len, hidden))?;
         if let Some(tt) = &self.token_type_embedding {
             x = x.broadcast_add(tt)?;

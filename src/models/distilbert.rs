@@ -4,7 +4,7 @@
 use candle_core::Tensor;
 use serde_json::Value;
 
-use super::layers::{self, Activation, LayerNorm, Linear};
+use super::layers::{self, Activation, Embedding, LayerNorm, Linear};
 use super::{Config, MaskedLanguageModel, MlmHead, ModelInfo, Weights};
 use crate::error::Result;
 
@@ -23,7 +23,7 @@ struct DistilBertLayer {
 }
 
 pub struct DistilBert {
-    word_embeddings: Tensor,
+    word_embeddings: Embedding,
     position_embeddings: Tensor,
     embeddings_norm: LayerNorm,
     layers: Vec<DistilBertLayer>,
@@ -48,7 +48,7 @@ impl DistilBert {
 
         let vb = &weights.vb;
         let emb = vb.pp("distilbert.embeddings");
-        let word_embeddings = emb.get((vocab, dim), "word_embeddings.weight")?;
+        let word_embeddings = emb.embedding((vocab, dim), "word_embeddings.weight")?;
         let mut encoder_layers = Vec::with_capacity(n_layers);
         for i in 0..n_layers {
             let l = vb.pp(format!("distilbert.transformer.layer.{i}"));
@@ -108,7 +108,7 @@ impl MaskedLanguageModel for DistilBert {
         let dim = self.info.hidden_size;
         let x = self
             .word_embeddings
-            .index_select(&input_ids.flatten_all()?, 0)?
+            .forward(&input_ids.flatten_all()?)?
             .reshape((b, len, dim))?
             .broadcast_add(&self.position_embeddings.narrow(0, 0, len)?)?;
         let mut x = self.embeddings_norm.forward(&x)?;

@@ -6,7 +6,7 @@
 use candle_core::{Device, Tensor};
 use serde_json::Value;
 
-use super::layers::{self, Activation, LayerNorm, Linear};
+use super::layers::{self, Activation, Embedding, LayerNorm, Linear};
 use super::{Config, MaskedLanguageModel, MlmHead, ModelInfo, Weights};
 use crate::error::{Error, Result};
 
@@ -20,7 +20,7 @@ struct GteLayer {
 }
 
 pub struct Gte {
-    word_embeddings: Tensor,
+    word_embeddings: Embedding,
     token_type_embedding: Option<Tensor>,
     embeddings_norm: LayerNorm,
     layers: Vec<GteLayer>,
@@ -155,7 +155,7 @@ impl Gte {
 
         let vb = &weights.vb;
         let emb = vb.pp("new.embeddings");
-        let word_embeddings = emb.get((vocab, hidden), "word_embeddings.weight")?;
+        let word_embeddings = emb.embedding((vocab, hidden), "word_embeddings.weight")?;
         let token_type_embedding = if type_vocab > 0 {
             Some(
                 emb.get((type_vocab, hidden), "token_type_embeddings.weight")?
@@ -224,7 +224,7 @@ impl MaskedLanguageModel for Gte {
         let hidden = self.info.hidden_size;
         let mut x = self
             .word_embeddings
-            .index_select(&input_ids.flatten_all()?, 0)?
+            .forward(&input_ids.flatten_all()?)?
             .reshape((b, len, hidden))?;
         if let Some(tt) = &self.token_type_embedding {
             x = x.broadcast_add(tt)?;

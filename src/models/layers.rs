@@ -1,9 +1,13 @@
 //! Building blocks shared by the architectures, written for parity with PyTorch float32 rather than
 //! taken from candle-nn where candle-nn differs (see each item).
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
+use std::collections::HashMap;
+use std::sync::Arc;
 
+use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::{DType, Device, Tensor};
+
+use super::weights::{StoredTensor, TensorSource};
 use crate::error::{Error, Result};
 
 /// Rows processed at once by position-wise layers (the MLP): bounds the intermediate activations of
@@ -14,34 +18,126 @@ const MAX_ROWS_PER_CHUNK: usize = 1024;
 /// 8,192-token document never materialises every head's tokens × tokens matrix (3.2 GB for GTE).
 const ATTENTION_SCORE_BUDGET: usize = 32 << 20;
 
+/// A weight matrix `[out, in]` as a linear layer uses it: float32 (multiplied with candle's f32
+/// matmul, bit-for-bit as a safetensors checkpoint) or in a GGUF block format (f16, q8_0, q4_k, …),
+/// multiplied with candle's quantized kernels without expanding the weights. candle quantizes the
+/// activations to match (q8_0 and the 4/5-bit formats: 8-bit blocks; f16: f16), so quantized
+/// results are close to, not equal to, float32 ones.
+#[derive(Clone)]
+pub enum Matrix {
+    F32(Tensor),
+    Blocks(Arc<QTensor>),
+}
+
+impl Matrix {
+    pub fn new(stored: StoredTensor) -> Result<Self> {
+        match stored {
+            StoredTensor::Float(t) => Ok(Matrix::F32(t.to_dtype(DType::F32)?)),
+            StoredTensor::Blocks(q) if q.dtype() == GgmlDType::F32 => {
+                Ok(Matrix::F32(q.dequantize(&Device::Cpu)?))
+            }
+            StoredTensor::Blocks(q) => {
+                q.shape().dims2()?;
+                Ok(Matrix::Blocks(q))
+            }
+        }
+    }
+
+    /// `(out, in)`
+    pub fn dims(&self) -> Result<(usize, usize)> {
+        Ok(match self {
+            Matrix::F32(w) => w.dims2()?,
+            Matrix::Blocks(q) => q.shape().dims2()?,
+        })
+    }
+
+    /// `x · Wᵀ` for rows `x` `[n, in]`, giving `[n, out]`.
+    pub fn matmul_t(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(match self {
+            Matrix::F32(w) => x.matmul(&w.t()?)?,
+            Matrix::Blocks(q) => x.contiguous()?.apply_op1_no_bwd(q.as_ref())?,
+        })
+    }
+
+    /// `"f32"`, or the GGUF block format (`"f16"`, `"q8_0"`, `"q4_k"`, …).
+    pub fn format(&self) -> &'static str {
+        match self {
+            Matrix::F32(_) => "f32",
+            Matrix::Blocks(q) => super::weights::format_name(q.dtype()),
+        }
+    }
+
+    /// Bytes the weights occupy in memory.
+    pub fn bytes(&self) -> usize {
+        match self {
+            Matrix::F32(w) => w.elem_count() * 4,
+            Matrix::Blocks(q) => q.storage_size_in_bytes(),
+        }
+    }
+}
+
 pub struct Linear {
-    weight: Tensor,
+    weight: Matrix,
     bias: Option<Tensor>,
+    out_dim: usize,
 }
 
 impl Linear {
-    pub fn load(vb: &VarBuilder, in_dim: usize, out_dim: usize, bias: bool) -> Result<Self> {
-        let weight = vb.get((out_dim, in_dim), "weight")?;
+    pub fn load(vb: &TensorSource, in_dim: usize, out_dim: usize, bias: bool) -> Result<Self> {
+        let weight = vb.matrix((out_dim, in_dim), "weight")?;
         let bias = if bias {
             Some(vb.get(out_dim, "bias")?)
         } else {
             None
         };
-        Ok(Self { weight, bias })
+        Ok(Self {
+            weight,
+            bias,
+            out_dim,
+        })
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let dims = x.dims().to_vec();
         let in_dim = *dims.last().expect("linear input has a last dimension");
         let rows = x.elem_count() / in_dim.max(1);
-        let y = x.reshape((rows, in_dim))?.matmul(&self.weight.t()?)?;
+        let y = self.weight.matmul_t(&x.reshape((rows, in_dim))?)?;
         let y = match &self.bias {
             Some(b) => y.broadcast_add(b)?,
             None => y,
         };
         let mut out_dims = dims;
-        *out_dims.last_mut().expect("non-empty") = self.weight.dim(0)?;
+        *out_dims.last_mut().expect("non-empty") = self.out_dim;
         Ok(y.reshape(out_dims)?)
+    }
+}
+
+/// The word embeddings `[vocab, hidden]`: rows looked up by token id (a block-format table is
+/// dequantized row by row, only for the ids asked for) and, when tied, the MLM decoder matrix.
+#[derive(Clone)]
+pub struct Embedding {
+    table: Matrix,
+}
+
+impl Embedding {
+    pub fn new(table: Matrix) -> Self {
+        Self { table }
+    }
+
+    /// Rows `[n, hidden]` for token ids `[n]` (u32).
+    pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
+        Ok(match &self.table {
+            Matrix::F32(t) => t.index_select(ids, 0)?,
+            Matrix::Blocks(q) => q.embedding(ids)?,
+        })
+    }
+
+    pub fn matrix(&self) -> &Matrix {
+        &self.table
+    }
+
+    pub fn vocab_size(&self) -> Result<usize> {
+        Ok(self.table.dims()?.0)
     }
 }
 
@@ -54,7 +150,7 @@ pub struct LayerNorm {
 }
 
 impl LayerNorm {
-    pub fn load(vb: &VarBuilder, dim: usize, eps: f64) -> Result<Self> {
+    pub fn load(vb: &TensorSource, dim: usize, eps: f64) -> Result<Self> {
         Ok(Self {
             weight: vb.get(dim, "weight")?,
             bias: vb.get(dim, "bias")?,
@@ -172,16 +268,16 @@ pub fn attention(
     Ok(Tensor::cat(&outs, 2)?)
 }
 
-/// Reads a safetensors buffer into named f32 tensors. Old checkpoints name LayerNorm parameters
-/// `gamma`/`beta`; transformers renames them to `weight`/`bias` on load, and so do we.
-pub fn load_safetensors(bytes: &[u8], source: &str) -> Result<super::Weights> {
+/// Reads a safetensors buffer into named tensors (in their stored dtype). Old checkpoints name
+/// LayerNorm parameters `gamma`/`beta`; transformers renames them to `weight`/`bias` on load, and so
+/// do we.
+pub fn read_safetensors(bytes: &[u8], source: &str) -> Result<HashMap<String, Tensor>> {
     let tensors = candle_core::safetensors::load_buffer(bytes, &Device::Cpu).map_err(|e| {
         Error::model(format!(
             "`{source}` is not a valid safetensors file (truncated or corrupt?): {e}"
         ))
     })?;
-    let parameters = tensors.values().map(Tensor::elem_count).sum();
-    let renamed = tensors
+    Ok(tensors
         .into_iter()
         .map(|(name, t)| {
             let name = if let Some(stem) = name.strip_suffix(".gamma") {
@@ -193,9 +289,15 @@ pub fn load_safetensors(bytes: &[u8], source: &str) -> Result<super::Weights> {
             };
             (name, t)
         })
-        .collect();
+        .collect())
+}
+
+/// Reads a safetensors buffer as a model's weights (see [`read_safetensors`]).
+pub fn load_safetensors(bytes: &[u8], source: &str) -> Result<super::Weights> {
+    let tensors = read_safetensors(bytes, source)?;
+    let parameters = tensors.values().map(Tensor::elem_count).sum();
     Ok(super::Weights {
-        vb: VarBuilder::from_tensors(renamed, DType::F32, &Device::Cpu),
+        vb: TensorSource::from_float(tensors),
         parameters,
     })
 }

@@ -5,20 +5,15 @@ pub mod bert;
 pub mod distilbert;
 pub mod gte;
 pub mod layers;
+pub mod weights;
 
 use candle_core::Tensor;
-use candle_nn::VarBuilder;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use layers::{Activation, LayerNorm, Linear};
-
-/// The tensors of a checkpoint and how many parameters it stores (tied weights counted once).
-pub struct Weights {
-    pub vb: VarBuilder<'static>,
-    pub parameters: usize,
-}
+use layers::{Activation, Embedding, LayerNorm, Linear, Matrix};
+pub use weights::{StoredTensor, TensorRole, TensorSource, Weights};
 
 /// What a person (or `splade inspect`) wants to know about a loaded transformer.
 #[derive(Debug, Clone, Serialize)]
@@ -52,7 +47,7 @@ pub struct MlmHead {
     dense: Linear,
     activation: Activation,
     norm: LayerNorm,
-    decoder_weight: Tensor,
+    decoder: Matrix,
     decoder_bias: Tensor,
 }
 
@@ -61,21 +56,21 @@ impl MlmHead {
     /// `decoder_weight` when the checkpoint stores it, else the tied word embeddings.
     #[allow(clippy::too_many_arguments)]
     pub fn load(
-        vb: &VarBuilder,
+        vb: &TensorSource,
         dense: &str,
         norm: &str,
         decoder_weight: &str,
         decoder_bias: &[&str],
-        word_embeddings: &Tensor,
+        word_embeddings: &Embedding,
         hidden: usize,
         eps: f64,
         activation: Activation,
     ) -> Result<Self> {
-        let vocab = word_embeddings.dim(0)?;
-        let decoder_weight = if vb.contains_tensor(decoder_weight) {
-            vb.get((vocab, hidden), decoder_weight)?
+        let vocab = word_embeddings.vocab_size()?;
+        let decoder = if vb.contains_tensor(decoder_weight) {
+            vb.vocabulary_matrix((vocab, hidden), decoder_weight)?
         } else {
-            word_embeddings.clone()
+            word_embeddings.matrix().clone()
         };
         let bias_name = decoder_bias
             .iter()
@@ -85,7 +80,7 @@ impl MlmHead {
             dense: Linear::load(&vb.pp(dense), hidden, hidden, true)?,
             activation,
             norm: LayerNorm::load(&vb.pp(norm), hidden, eps)?,
-            decoder_weight,
+            decoder,
             decoder_bias: vb.get(vocab, bias_name)?,
         })
     }
@@ -96,9 +91,9 @@ impl MlmHead {
             .forward(&self.activation.forward(&self.dense.forward(hidden_rows)?)?)
     }
 
-    /// `[vocab, hidden]`
-    pub fn decoder_weight(&self) -> &Tensor {
-        &self.decoder_weight
+    /// The vocabulary projection `W`, `[vocab, hidden]` (without the bias).
+    pub fn decoder(&self) -> &Matrix {
+        &self.decoder
     }
 
     /// `[vocab]`
