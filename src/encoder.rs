@@ -73,6 +73,16 @@ impl SparseEncoder {
         self.document.tokenizer().token(id)
     }
 
+    /// `(token string, weight)` pairs of a vector in id order, the `{token: weight}` form that
+    /// OpenSearch and people read; ids outside the vocabulary are written as numbers.
+    pub fn token_weights(&self, v: &SparseVector) -> Vec<(String, f32)> {
+        v.indices()
+            .iter()
+            .zip(v.values())
+            .map(|(&id, &w)| (self.token(id).unwrap_or_else(|| id.to_string()), w))
+            .collect()
+    }
+
     pub fn info(&self) -> EncoderInfo {
         EncoderInfo {
             model: self.document.model().info().clone(),

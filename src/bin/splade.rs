@@ -306,13 +306,7 @@ fn write_vector(
     v: &SparseVector,
     with_tokens: bool,
 ) -> Result<()> {
-    let tokens = with_tokens.then(|| {
-        v.indices()
-            .iter()
-            .zip(v.values())
-            .map(|(&id, &w)| (encoder.token(id).unwrap_or_else(|| id.to_string()), w))
-            .collect()
-    });
+    let tokens = with_tokens.then(|| encoder.token_weights(v));
     let line = EncodedLine {
         indices: v.indices(),
         values: v.values(),
