@@ -54,6 +54,30 @@ const example = exampleFrom(path.join(ROOT, "README.md"));
 t.check("README.md has the npm example", example != null && example.includes(PLACEHOLDER_URL));
 t.check("the package README has the same example", exampleFrom(path.join(PKG, "README.md")) === example);
 
+// ---- TypeScript: index.d.ts, tests/js/types/usage.ts and the README example under tsc --strict ----
+const tsc = path.join(ROOT, "node_modules/.bin/tsc");
+if (existsSync(tsc) && example) {
+  const tsDir = mkdtempSync(path.join(os.tmpdir(), "splade-types-"));
+  writeFileSync(path.join(tsDir, "example.ts"), `export {};\n${example}`);
+  writeFileSync(
+    path.join(tsDir, "tsconfig.json"),
+    JSON.stringify({
+      extends: path.join(ROOT, "tests/js/types/tsconfig.json"),
+      files: [path.join(ROOT, "tests/js/types/usage.ts"), path.join(tsDir, "example.ts")],
+      include: [],
+    }),
+  );
+  try {
+    await run(tsc, ["-p", tsDir], { encoding: "utf8", timeout: 120_000 });
+    t.check("the types check (tsc --strict): index.d.ts, the API as used, the README example", true);
+  } catch (err) {
+    t.check("the types check (tsc --strict): index.d.ts, the API as used, the README example", false, `${err.stdout}${err.stderr}`);
+  }
+  rmSync(tsDir, { recursive: true, force: true });
+} else {
+  t.check("TypeScript is installed (npm ci)", false, tsc);
+}
+
 const server = await startServer(path.join(ROOT, "dist"), {
   handler: (req, res) => {
     if (req.url === "/__example.mjs") {

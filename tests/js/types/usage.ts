@@ -1,0 +1,82 @@
+// Type-checked (tsc --strict, in tests/js/npm-package.mjs) against pkg/index.d.ts: the API as an app uses it.
+import {
+  EncoderPool,
+  IndexStore,
+  Search,
+  SearchFileError,
+  SparseEncoder,
+  SparseIndex,
+  StorageError,
+  createSearch,
+  documentsFromFiles,
+  documentsFromText,
+  filesFromDataTransfer,
+  initWasm,
+  splitPassages,
+  tokenBudget,
+  type IndexingProgress,
+  type LoadProgress,
+  type SearchResult,
+} from "splade-wasm";
+
+export async function demo(files: FileList, drop: DataTransfer, signal: AbortSignal): Promise<void> {
+  await initWasm();
+  const encoder = await SparseEncoder.loadFolder("models/splade-tiny/", {
+    signal,
+    onProgress: (p: LoadProgress) => console.log(p.loaded, p.total ?? "?", p.fromCache),
+  });
+  const packed: SparseEncoder = await SparseEncoder.load(new URL("model.gguf", location.href), { cacheName: false });
+  packed.free();
+  const info = encoder.info();
+  const q = encoder.encodeQuery("red planet");
+  const ids: Uint32Array = q.indices;
+  const names: string[] = encoder.tokenStrings(ids);
+  console.log(info.maxDocumentTokens, names, await encoder.fingerprint());
+
+  const index = new SparseIndex();
+  index.add("a#0", q.indices, q.values);
+  const hits = index.search(q.indices, q.values, 10);
+  const top: string | undefined = hits[0]?.id;
+  const bytes: Uint8Array = index.save();
+  console.log(top, SparseIndex.load(bytes).size, index.explain("a#0", q.indices, q.values)[0]?.contribution);
+
+  const passages = splitPassages("one\n\ntwo", tokenBudget(encoder, 256));
+  console.log(passages.map((p) => p.end - p.start));
+
+  const pool = await EncoderPool.create(encoder, { size: 2 });
+  const encoded = await pool.encode([{ key: 1, text: "hello" }]);
+  console.log(encoded.passages, pool.fallbackReason);
+  pool.terminate();
+
+  const search: Search = await createSearch({ model: encoder, workers: 2, maxPassageTokens: 256 });
+  const { documents } = await documentsFromFiles(files);
+  const dropped = await filesFromDataTransfer(drop);
+  await search.add([...documents, ...documentsFromText("notes.md", "# Notes\n\ntext")], {
+    signal,
+    onProgress: (p: IndexingProgress) => console.log(p.done, p.total, p.docsPerSecond, p.etaSeconds),
+    onIndexed: (docs) => console.log(docs.map((d) => d.passages.length)),
+  });
+  const results: SearchResult[] = search.search("red planet", { k: 5 });
+  for (const r of results) {
+    const why = search.explain(r.id, "red planet", { passage: r.passage.index });
+    const snippet = search.snippet(r.id, "red planet");
+    console.log(r.title, r.score, why.terms.filter((t) => t.expansion).map((t) => t.token), snippet?.highlights);
+  }
+  const saved = await search.save();
+  try {
+    await search.load(saved);
+  } catch (err) {
+    if (err instanceof SearchFileError && err.otherModel) {
+      await search.add(await Search.documentsInFile(saved));
+    }
+  }
+  const store = await IndexStore.open("demo");
+  try {
+    await store.saveState(saved, search.documents().map((d) => d.id));
+  } catch (err) {
+    if (err instanceof StorageError && err.quota) {
+      console.warn("full", dropped.length);
+    }
+  }
+  search.close();
+}
