@@ -422,7 +422,7 @@ function targets(lines) {
       }
     }
   }
-  for (const l of lines.filter((l) => l.query && l.model === "splade-tiny")) {
+  for (const l of lines.filter((l) => l.query && l.model === "splade-tiny" && l.workers === 1)) {
     const target = l.runtime === "native" ? 50 : 200;
     out.push({
       model: l.model,
