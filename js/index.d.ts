@@ -33,6 +33,20 @@ export interface LoadOptions {
   reload?: boolean;
 }
 
+export interface PackInfo {
+  formatVersion: number;
+  /** The requested storage type: f32, f16, q8_0, q4_k. */
+  dtype: string;
+  /** The model it was converted from. */
+  source: string;
+  /** Which tensors are stored how. */
+  quantization: string;
+  contentSha256: string;
+  fileBytes: number;
+  /** GGUF type -> [tensors, bytes]. */
+  formats: Record<string, [number, number]>;
+}
+
 /** What a worker needs to build the same model. */
 export type ModelSource = { kind: "files"; files: Record<string, Uint8Array> } | { kind: "pack"; bytes: Uint8Array };
 
@@ -47,7 +61,8 @@ export class SparseEncoder {
   /**
    * A model by URL: a single-file pack (.gguf), or a folder when the URL ends in "/" (see loadFolder).
    * Streams with fetch, reports progress, honours `signal`, and keeps the files in the Cache API once they
-   * built an encoder (never an aborted, truncated or corrupt download). Throws an Error for a 404, an
+   * built an encoder (never an aborted, truncated or corrupt download); a cached pack is used while a HEAD
+   * request finds it unchanged on the server (or the server is unreachable). Throws an Error for a 404, an
    * HTML page instead of a model, a truncated file or a pack of an unknown version.
    */
   static load(url: string | URL, options?: LoadOptions): Promise<SparseEncoder>;
@@ -61,6 +76,10 @@ export class SparseEncoder {
   static fromFiles(files: Record<string, Uint8Array>): Promise<SparseEncoder>;
   /** A single-file model pack in memory. */
   static fromPack(bytes: Uint8Array | ArrayBuffer): Promise<SparseEncoder>;
+  /** What a pack holds, without building the model; throws for bytes that are not a readable pack. */
+  static packInfo(bytes: Uint8Array | ArrayBuffer): Promise<PackInfo>;
+  /** For a model loaded from a pack, its PackInfo; else null. */
+  packInfo(): Promise<PackInfo | null>;
 
   readonly source: ModelSource;
   /** The wasm-bindgen object. */

@@ -98,7 +98,7 @@ async function readNodeFile(url) {
  * `onBytes(loadedDelta, totalOrNull)` as data arrives. Throws a clear Error for an HTTP error, an
  * HTML page instead of a file, or a body shorter or longer than its `Content-Length`.
  */
-async function download(url, { signal, onBytes, optional = false }) {
+async function download(url, { signal, onBytes, onHeaders, optional = false }) {
   throwIfAborted(signal);
   if (isNode && isFileUrl(url)) {
     const bytes = await readNodeFile(url);
@@ -132,6 +132,7 @@ async function download(url, { signal, onBytes, optional = false }) {
     await response.body?.cancel().catch(() => {});
     throw htmlError(url);
   }
+  onHeaders?.(validators(response.headers));
   const encoded = (response.headers.get("content-encoding") ?? "identity") !== "identity";
   const lengthHeader = response.headers.get("content-length");
   const total = !encoded && lengthHeader != null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
@@ -174,6 +175,38 @@ async function download(url, { signal, onBytes, optional = false }) {
   return bytes;
 }
 
+/** What identifies a version of a file on the server: ETag, Last-Modified and length, as far as sent. */
+function validators(headers) {
+  return {
+    etag: headers.get("etag") ?? "",
+    lastModified: headers.get("last-modified") ?? "",
+    length: headers.get("content-encoding") ? "" : (headers.get("content-length") ?? ""),
+  };
+}
+
+const VALIDATOR_HEADERS = { etag: "X-Splade-ETag", lastModified: "X-Splade-Last-Modified", length: "X-Splade-Length" };
+
+/**
+ * Whether the server's copy of `url` differs from a cached response, by a HEAD request. Offline, or
+ * when the server says too little to tell, the cached copy stands.
+ */
+async function changedOnServer(url, cached, signal) {
+  let head;
+  try {
+    head = await fetch(url, { method: "HEAD", cache: "no-cache", signal });
+  } catch {
+    return false;
+  }
+  if (!head.ok) {
+    return false;
+  }
+  const now = validators(head.headers);
+  return Object.entries(VALIDATOR_HEADERS).some(([key, header]) => {
+    const before = cached.headers.get(header) ?? "";
+    return now[key] !== "" && before !== "" && now[key] !== before;
+  });
+}
+
 function concat(chunks, length) {
   const out = new Uint8Array(length);
   let offset = 0;
@@ -203,6 +236,7 @@ class FileFetcher {
     this.total = 0;
     this.expected = 0; // bytes announced in advance (a manifest), so `total` is right from the start
     this.fromNetwork = new Map(); // url -> bytes to cache on commit
+    this.validators = new Map(); // url -> {etag, lastModified, length} of the download
     this.fromCache = 0;
     this.cachedUrls = [];
     this.downloaded = 0;
@@ -230,22 +264,25 @@ class FileFetcher {
     });
   }
 
-  async cached(url) {
+  async cached(url, { revalidate = false } = {}) {
     if (!this.cache || this.reload) {
       return null;
     }
     try {
       const hit = await this.cache.match(url.href);
-      return hit ? new Uint8Array(await hit.arrayBuffer()) : null;
+      if (!hit || (revalidate && (await changedOnServer(url, hit, this.signal)))) {
+        return null;
+      }
+      return new Uint8Array(await hit.arrayBuffer());
     } catch {
       return null;
     }
   }
 
   /** Bytes of `url`; `size`/`sha256` (from a manifest) are checked when given. */
-  async get(url, { optional = false, size = null, sha256 = null, networkFirst = false } = {}) {
+  async get(url, { optional = false, size = null, sha256 = null, networkFirst = false, revalidate = false } = {}) {
     throwIfAborted(this.signal);
-    let bytes = networkFirst ? null : await this.cached(url);
+    let bytes = networkFirst ? null : await this.cached(url, { revalidate });
     if (bytes && ((size != null && bytes.length !== size) || (sha256 && (await sha256Hex(bytes)) !== sha256))) {
       bytes = null; // the model changed on the server since it was cached
     }
@@ -264,6 +301,7 @@ class FileFetcher {
       bytes = await download(url, {
         signal: this.signal,
         optional,
+        onHeaders: (v) => this.validators.set(url.href, v),
         onBytes: (delta, total) => {
           if (!announced && total != null) {
             announced = true;
@@ -321,7 +359,13 @@ class FileFetcher {
           .put(
             href,
             new Response(bytes, {
-              headers: { "Content-Type": "application/octet-stream", "Content-Length": String(bytes.length) },
+              headers: {
+                "Content-Type": "application/octet-stream",
+                "Content-Length": String(bytes.length),
+                ...Object.fromEntries(
+                  Object.entries(VALIDATOR_HEADERS).map(([key, header]) => [header, this.validators.get(href)?.[key] ?? ""]),
+                ),
+              },
             }),
           )
           .catch((err) => console.warn(`splade-wasm: could not cache ${href}: ${err?.message ?? err}`)),
@@ -413,7 +457,8 @@ const GGUF_MAGIC = [0x47, 0x47, 0x55, 0x46]; // "GGUF"
 export async function fetchPack(url, { signal, onProgress, cacheName = DEFAULT_CACHE_NAME, reload = false } = {}) {
   const resolved = resolveUrl(url);
   const fetcher = new FileFetcher({ cache: await openCache(cacheName), signal, onProgress, reload });
-  const bytes = await fetcher.get(resolved);
+  // One file and no manifest: a HEAD request tells whether the cached copy is still the server's.
+  const bytes = await fetcher.get(resolved, { revalidate: true });
   if (bytes.length < 4 || GGUF_MAGIC.some((b, i) => bytes[i] !== b)) {
     fetcher.fromNetwork.clear();
     throw new Error(`${resolved} is not a model pack (a GGUF file starts with "GGUF")`);

@@ -17,6 +17,7 @@ const TYPES = {
   ".svg": "image/svg+xml",
   ".png": "image/png",
   ".ico": "image/x-icon",
+  ".gguf": "application/octet-stream",
   ".txt": "text/plain; charset=utf-8",
   ".md": "text/plain; charset=utf-8",
 };
@@ -65,10 +66,11 @@ export function startServer(root, { port = 0, host = "127.0.0.1", quiet = true, 
       res.end("not found\n");
       return;
     }
-    const { size } = await stat(file);
+    const { size, mtime } = await stat(file);
     res.writeHead(200, {
       "Content-Type": contentType(file),
       "Content-Length": size,
+      "Last-Modified": mtime.toUTCString(),
       "Cache-Control": "no-cache",
       "X-Content-Type-Options": "nosniff",
     });

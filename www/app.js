@@ -14,12 +14,19 @@ import {
   filesFromDataTransfer,
 } from "./pkg/index.js";
 
-const MODEL_URL = "models/splade-tiny/";
+// The default model as one q8_0 pack (built by build.sh). `?model=URL` (same origin: a pack, or a
+// folder ending in "/") loads another; `?workers=N` sets the number of encoder workers.
+const DEFAULT_MODEL = "models/splade-tiny-q8_0.gguf";
 const SAMPLE_URL = "sample/sotu-sample.jsonl";
 const SAMPLE_NAME = "sotu-sample.jsonl";
 const RESULTS = 10;
 const SAMPLE_QUERIES = ["paying off the national debt", "railroads across the continent", "war with Mexico", "health insurance", "the gold standard"];
 const params = new URLSearchParams(location.search);
+const MODEL_URL = (() => {
+  const asked = params.get("model");
+  const url = asked ? new URL(asked, location.href) : null;
+  return url && url.origin === location.origin ? url.href : DEFAULT_MODEL;
+})();
 const WORKERS = params.has("workers") ? Math.max(0, Number(params.get("workers")) | 0) : defaultWorkerCount();
 
 const $ = (id) => document.getElementById(id);
@@ -161,7 +168,7 @@ function setControlsEnabled(enabled) {
 async function loadModel() {
   setModelState("loading", "Loading the model…");
   const started = performance.now();
-  const encoder = await SparseEncoder.loadFolder(MODEL_URL, {
+  const encoder = await SparseEncoder.load(MODEL_URL, {
     onProgress: ({ loaded, total, fromCache }) => {
       window.spladeDemo.modelFromCache = fromCache;
       if (fromCache) {
@@ -176,10 +183,12 @@ async function loadModel() {
   setModelState("loading", WORKERS > 0 ? `Starting ${plural(WORKERS, "encoder worker")}…` : "Starting the encoder…");
   search = await createSearch({ model: encoder, workers: WORKERS });
   const info = encoder.info();
+  const pack = await encoder.packInfo();
   const ms = Math.round(performance.now() - started);
   setModelState("ready", `Model ready in ${ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`}`);
   els.modelInfo.textContent =
-    `Model: ${info.architecture}, ${info.layers} layers, hidden size ${info.hiddenSize}, ${info.vocabSize.toLocaleString("en-US")}-token vocabulary; ` +
+    `Model: ${pack ? `${pack.source} (${pack.dtype} pack, ${megabytes(pack.fileBytes)}), ` : ""}` +
+    `${info.architecture}, ${info.layers} layers, hidden size ${info.hiddenSize}, ${info.vocabSize.toLocaleString("en-US")}-token vocabulary; ` +
     `passages up to ${info.maxDocumentTokens} tokens; ` +
     (search.workers > 0 ? `${plural(search.workers, "encoder worker")}.` : "encoding on the page.");
 }

@@ -11,6 +11,18 @@ import { checker } from "./check.mjs";
 import { ROOT } from "./fs-folder.mjs";
 
 const MODEL = "dist/models/splade-tiny";
+const PACK = "dist/models/splade-tiny-q8_0.gguf";
+const packBytes = readFileSync(path.join(ROOT, PACK));
+let packVersion = "Tue, 01 Jan 2030 00:00:00 GMT"; // Last-Modified of /faults/changed/pack.gguf
+
+/** The pack with its format version (u32 after the key and its type tag) set to `version`. */
+function packWithVersion(version) {
+  const key = Buffer.from("splade.format_version");
+  const at = packBytes.indexOf(key);
+  const out = Buffer.from(packBytes);
+  out.writeUInt32LE(version, at + key.length + 4);
+  return out;
+}
 const MODEL_URL = `/${MODEL}/`;
 const manifest = JSON.parse(readFileSync(path.join(ROOT, MODEL, "manifest.json"), "utf8"));
 const modelBytes = manifest.files.reduce((n, f) => n + f.bytes, 0);
@@ -28,6 +40,30 @@ async function faults(req, res) {
   const url = new URL(req.url, "http://x");
   if (url.pathname.startsWith(`/${MODEL}/`)) {
     requests.push(url.pathname.slice(MODEL.length + 2));
+  }
+  if (url.pathname === `/${PACK}` || url.pathname.endsWith("/pack.gguf")) {
+    requests.push(`${req.method} ${url.pathname}`);
+  }
+  const p = /^\/faults\/([a-z-]+)\/pack\.gguf$/.exec(url.pathname);
+  if (p) {
+    let body = packBytes;
+    const headers = { "Content-Type": "application/octet-stream" };
+    if (p[1] === "corrupt") {
+      body = Buffer.from(packBytes);
+      body[Math.floor(body.length * 0.6)] ^= 0x55;
+    } else if (p[1] === "short") {
+      body = packBytes.subarray(0, Math.floor(packBytes.length * 0.7));
+    } else if (p[1] === "version") {
+      body = packWithVersion(99);
+    } else if (p[1] === "html-sniff") {
+      body = Buffer.from("<!doctype html><html><body>Not Found</body></html>");
+    } else if (p[1] === "changed") {
+      headers["Last-Modified"] = packVersion;
+    }
+    headers["Content-Length"] = body.length;
+    res.writeHead(200, headers);
+    res.end(req.method === "HEAD" ? undefined : body);
+    return true;
   }
   const m = /^\/faults\/([a-z-]+)\/(.+)$/.exec(url.pathname);
   if (!m) {
@@ -143,6 +179,27 @@ try {
   t.check("offline: loads from the cache", offline.ok && offline.events.at(-1)?.fromCache === true, offline.message);
   await context.setOffline(false);
 
+  // ---- a pack: progress, cache hit (a HEAD request only), a changed pack downloaded again ----
+  requests.length = 0;
+  const pack = await load(`/${PACK}`, { cacheName: "t-pack-ok", pack: true });
+  t.check("loads a model pack", pack.ok && pack.queryTerms > 0, pack.message);
+  const packLast = pack.events.at(-1);
+  t.check("pack: byte progress up to its size", packLast?.loaded === packBytes.length && packLast?.total === packBytes.length, JSON.stringify(packLast));
+  await page.reload();
+  requests.length = 0;
+  const packAgain = await load(`/${PACK}`, { cacheName: "t-pack-ok", pack: true });
+  t.check("pack: reload loads from the cache", packAgain.ok && packAgain.events.at(-1)?.fromCache === true);
+  t.check("pack: reload only asks whether it changed (HEAD)", requests.join(",") === `HEAD /${PACK}`, requests.join(","));
+  await context.setOffline(true);
+  const packOffline = await load(`/${PACK}`, { cacheName: "t-pack-ok", pack: true });
+  t.check("pack: offline loads from the cache", packOffline.ok && packOffline.events.at(-1)?.fromCache === true, packOffline.message);
+  await context.setOffline(false);
+  await load("/faults/changed/pack.gguf", { cacheName: "t-pack-changed", pack: true });
+  packVersion = "Wed, 02 Jan 2030 00:00:00 GMT";
+  requests.length = 0;
+  const changed = await load("/faults/changed/pack.gguf", { cacheName: "t-pack-changed", pack: true });
+  t.check("pack: a pack changed on the server is downloaded again", changed.ok && changed.events.at(-1)?.fromCache === false && requests.includes("GET /faults/changed/pack.gguf"), requests.join(","));
+
   // ---- abort ----
   const aborted = await load("/faults/slow/", { cacheName: "t-abort", abortAfter: 1_000_000 });
   t.check("abort rejects with an AbortError", !aborted.ok && aborted.name === "AbortError", `${aborted.name}: ${aborted.message}`);
@@ -163,6 +220,15 @@ try {
   t.check("a corrupt download (sha256): clear error", !badsha.ok && /sha256/.test(badsha.message), badsha.message);
   const notPack = await load("/faults/ok/tokenizer.json", { cacheName: "t-pack", pack: true });
   t.check("a file that is not a pack: clear error", !notPack.ok && /not a model pack/.test(notPack.message), notPack.message);
+  const corrupt = await load("/faults/corrupt/pack.gguf", { cacheName: "t-pack", pack: true });
+  t.check("a corrupt pack (content hash): clear error", !corrupt.ok && /hash|sha-?256|corrupt/i.test(corrupt.message), corrupt.message);
+  const short = await load("/faults/short/pack.gguf", { cacheName: "t-pack", pack: true });
+  t.check("a truncated pack: clear error", !short.ok && /truncat/i.test(short.message), short.message);
+  const version = await load("/faults/version/pack.gguf", { cacheName: "t-pack", pack: true });
+  t.check("a pack of an unknown version: clear error", !version.ok && /version/i.test(version.message), version.message);
+  const packHtml = await load("/faults/html-sniff/pack.gguf", { cacheName: "t-pack", pack: true });
+  t.check("an HTML page instead of a pack: clear error", !packHtml.ok && /HTML page/.test(packHtml.message), packHtml.message);
+  t.info(`pack errors: ${[corrupt, short, version].map((r) => r.message).join(" | ")}`);
   for (const name of ["t-404", "t-html", "t-trunc", "t-sha", "t-pack"]) {
     const left = await cached(name);
     t.check(`nothing cached after a failed load (${name})`, left.length === 0, left.join(","));

@@ -15,7 +15,8 @@ import { ROOT } from "./fs-folder.mjs";
 const PKG = path.join(ROOT, "pkg");
 // Async: the test's own server must keep answering while the example runs.
 const run = promisify(execFile);
-const PLACEHOLDER_URL = "https://example.com/models/splade-tiny/";
+const PLACEHOLDER_URL = "https://example.com/models/splade-tiny-q8_0.gguf";
+const MODEL_PATH = "models/splade-tiny-q8_0.gguf"; // in dist/
 
 const cancelWatchdog = watchdog("package", 5 * 60 * 1000);
 const t = checker("package");
@@ -82,7 +83,7 @@ const server = await startServer(path.join(ROOT, "dist"), {
   handler: (req, res) => {
     if (req.url === "/__example.mjs") {
       res.writeHead(200, { "Content-Type": "text/javascript" });
-      res.end(example.replace(PLACEHOLDER_URL, new URL("models/splade-tiny/", serverUrl).href));
+      res.end(example.replace(PLACEHOLDER_URL, new URL(MODEL_PATH, serverUrl).href));
       return true;
     }
     if (req.url.startsWith("/pkg/") || req.url.startsWith("/tests/js/harness.html")) {
@@ -107,7 +108,7 @@ try {
     mkdirSync(path.join(tmp, "node_modules"));
     symlinkSync(PKG, path.join(tmp, "node_modules", "splade-wasm"), "dir");
     writeFileSync(path.join(tmp, "package.json"), JSON.stringify({ type: "module", private: true }));
-    writeFileSync(path.join(tmp, "example.mjs"), example.replace(PLACEHOLDER_URL, new URL("models/splade-tiny/", serverUrl).href));
+    writeFileSync(path.join(tmp, "example.mjs"), example.replace(PLACEHOLDER_URL, new URL(MODEL_PATH, serverUrl).href));
     let out = "";
     try {
       out = (await run(process.execPath, ["example.mjs"], { cwd: tmp, encoding: "utf8", timeout: 120_000 })).stdout;
