@@ -363,6 +363,9 @@ async function startIndexing() {
     if (err?.name === "AbortError") {
       pending = remaining.concat(pending);
       if (current.reason === "cancel") {
+        if (pending.length > 0 && !stopping) {
+          showNotice(`Indexing cancelled: ${plural(pending.length, "document")} not added.`, "info");
+        }
         pending = [];
         await store?.clearQueue().catch(() => {});
       } else if (current.reason === "pause") {
@@ -440,6 +443,7 @@ async function cancelIndexing() {
 }
 
 /** Waits for the run in progress (if any) to stop, without keeping what it had left. */
+let stopping = false;
 async function stopIndexing() {
   pending = [];
   paused = false;
@@ -447,9 +451,11 @@ async function stopIndexing() {
     const current = run;
     current.reason = "cancel";
     current.controller.abort();
+    stopping = true;
     while (run === current) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+    stopping = false;
   }
 }
 

@@ -400,6 +400,20 @@ try {
       t.check(`f32 folder: top ${K} for "${q}" equal the native CLI's`, problemsQ.length === 0, problemsQ.join("; "));
     }
   }
+  // Cancel: what was indexed stays, the rest is dropped (also after a reload).
+  await exactPage.click("aside [data-action=sample]");
+  await exactPage.waitForFunction((n) => Number(document.getElementById("library-summary").dataset.documents) >= n + 3, limitDocs.length, {
+    timeout: 120_000,
+    polling: 100,
+  });
+  await exactPage.click("#indexing-cancel");
+  await exactPage.waitForSelector("#indexing", { state: "hidden", timeout: 60_000 });
+  const cancelledAt = await documents(exactPage);
+  const cancelNotice = await exactPage.textContent("#notice-text");
+  t.check("cancel keeps what was indexed and says what was dropped", cancelledAt > limitDocs.length && cancelledAt < limitDocs.length + 100 && /cancelled: \d+ documents? not added/.test(cancelNotice), `${cancelledAt}; ${cancelNotice}`);
+  await exactPage.reload();
+  await waitReady(exactPage);
+  t.check("a cancelled run does not come back after a reload", (await documents(exactPage)) === cancelledAt && (await exactPage.isHidden("#indexing")));
   await exactContext.close();
 
   // ---- a full storage quota, and a drop ----
