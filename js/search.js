@@ -323,35 +323,58 @@ export class Search {
     return { score: terms.reduce((s, t) => s + t.contribution, 0), terms };
   }
 
-  #firstToken(word) {
-    let id = this.#wordTokens.get(word);
-    if (id === undefined) {
+  /** A word's tokens (without [CLS]/[SEP]) as a string key, cached. */
+  #tokensOf(word) {
+    let key = this.#wordTokens.get(word);
+    if (key === undefined) {
       if (this.#wordTokens.size > 50_000) {
         this.#wordTokens.clear();
       }
-      const ids = this.#encoder.documentTokenIds(word);
-      id = ids.length > 2 ? ids[1] : -1;
-      this.#wordTokens.set(word, id);
+      key = Array.from(this.#encoder.documentTokenIds(word).subarray(1, -1)).join(",");
+      this.#wordTokens.set(word, key);
     }
-    return id;
+    return key;
   }
 
   /**
-   * Ranges `[start, end]` of the words in `text` (between `from` and `to`) whose first token is one of
-   * the query's tokens with at least `minWeight` times the query's largest weight.
+   * Ranges `[start, end]` of the words in `text` (between `from` and `to`) that match a word of the
+   * query: the same tokens; for a query word that is one token ("planet"), a word that starts with it;
+   * or the query word plus up to three letters ("planets"). Query words whose tokens all weigh less
+   * than `minWeight` times the query's largest weight (stop words, mostly) are not marked.
    */
   highlights(text, query, { from = 0, to = text.length, minWeight = 0.15 } = {}) {
-    // Query tokens that carry weight: a stop word at a few percent of the top weight is not worth marking.
     const q = this.#encoder.encodeQuery(query);
+    const weights = new Map(Array.from(q.indices, (id, i) => [id, q.values[i]]));
     const top = q.values.reduce((m, v) => Math.max(m, v), 0);
-    const ids = new Set(Array.from(q.indices).filter((_, i) => q.values[i] >= minWeight * top));
-    if (ids.size === 0) {
+    const words = new Set();
+    const stems = new Set();
+    const prefixes = [];
+    for (const [word] of query.matchAll(WORD)) {
+      const key = this.#tokensOf(word);
+      const ids = key === "" ? [] : key.split(",").map(Number);
+      if (ids.length > 0 && ids.some((id) => (weights.get(id) ?? 0) >= minWeight * top)) {
+        words.add(key);
+        if (ids.length === 1) {
+          stems.add(String(ids[0]));
+        }
+        if (word.length >= 4) {
+          prefixes.push(word.toLowerCase());
+        }
+      }
+    }
+    if (words.size === 0) {
       return [];
     }
+    // "planet" also marks "planets", "planetary" does not: a query word plus at most 3 letters.
+    const inflected = (w) => {
+      const lower = w.toLowerCase();
+      return prefixes.some((p) => lower.length - p.length <= 3 && lower.startsWith(p));
+    };
     const out = [];
     const part = text.slice(from, to);
     for (const m of part.matchAll(WORD)) {
-      if (ids.has(this.#firstToken(m[0]))) {
+      const key = this.#tokensOf(m[0]);
+      if (words.has(key) || stems.has(key.split(",", 1)[0]) || inflected(m[0])) {
         out.push([from + m.index, from + m.index + m[0].length]);
       }
     }
