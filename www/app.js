@@ -241,9 +241,11 @@ async function checkpoint(force = false) {
     return;
   }
   if (saving) {
-    await saving;
     if (!force) {
       return;
+    }
+    while (saving) {
+      await saving;
     }
   }
   if (!force && performance.now() - lastSave < saveInterval) {
