@@ -22,10 +22,17 @@ const SAMPLE_NAME = "sotu-sample.jsonl";
 const RESULTS = 10;
 const SAMPLE_QUERIES = ["paying off the national debt", "railroads across the continent", "war with Mexico", "health insurance", "the gold standard"];
 const params = new URLSearchParams(location.search);
+const MODEL_KEY = "splade-demo-model"; // localStorage: the model picked in the footer
 const MODEL_URL = (() => {
-  const asked = params.get("model");
+  let remembered = null;
+  try {
+    remembered = localStorage.getItem(MODEL_KEY);
+  } catch {
+    // storage disabled: the default it is
+  }
+  const asked = params.get("model") ?? remembered;
   const url = asked ? new URL(asked, location.href) : null;
-  return url && url.origin === location.origin ? url.href : DEFAULT_MODEL;
+  return url && url.origin === location.origin ? url.href : new URL(DEFAULT_MODEL, location.href).href;
 })();
 const WORKERS = params.has("workers") ? Math.max(0, Number(params.get("workers")) | 0) : defaultWorkerCount();
 
@@ -67,6 +74,7 @@ const els = {
   importInput: $("import-input"),
   clear: $("clear"),
   modelInfo: $("model-info"),
+  modelSelect: $("model-select"),
   offline: $("offline"),
 };
 
@@ -187,7 +195,7 @@ async function loadModel() {
   const ms = Math.round(performance.now() - started);
   setModelState("ready", `Model ready in ${ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`}`);
   els.modelInfo.textContent =
-    `Model: ${pack ? `${pack.source} (${pack.dtype} pack, ${megabytes(pack.fileBytes)}), ` : ""}` +
+    `Loaded: ${pack ? `the ${pack.dtype} pack of ${pack.source} (${megabytes(pack.fileBytes)}), ` : "a model folder, "}` +
     `${info.architecture}, ${info.layers} layers, hidden size ${info.hiddenSize}, ${info.vocabSize.toLocaleString("en-US")}-token vocabulary; ` +
     `passages up to ${info.maxDocumentTokens} tokens; ` +
     (search.workers > 0 ? `${plural(search.workers, "encoder worker")}.` : "encoding on the page.");
@@ -230,6 +238,7 @@ async function restore() {
     const queued = new Set(pending.map((d) => d.id));
     const again = reindex.filter((d) => !queued.has(d.id));
     await store.enqueue(again).catch(() => {});
+    await store.setSetting("paused", false).catch(() => {});
     pending = again.concat(pending);
     paused = false;
   }
@@ -892,6 +901,39 @@ function wireEvents() {
     els.importInput.value = "";
   });
   els.clear.addEventListener("click", clearAll);
+  // The model picker: one of the packs build.sh writes (or, with ?model=, whatever was asked for).
+  const current = [...els.modelSelect.options].find((o) => new URL(o.value, location.href).href === MODEL_URL);
+  if (current) {
+    els.modelSelect.value = current.value;
+  } else {
+    els.modelSelect.append(new Option(new URL(MODEL_URL).pathname.split("/").filter(Boolean).pop(), MODEL_URL, true, true));
+  }
+  els.modelSelect.addEventListener("change", async () => {
+    const value = els.modelSelect.value;
+    let remembered = false;
+    try {
+      localStorage.setItem(MODEL_KEY, value);
+      remembered = true;
+    } catch {
+      // without localStorage the choice travels in the address
+    }
+    els.modelSelect.disabled = true;
+    if (run) {
+      // Stop after the batches in flight; the queue stays saved and carries on with the new model.
+      pauseIndexing();
+      while (run) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await store?.setSetting("paused", false).catch(() => {});
+    }
+    await checkpoint(true).catch(() => {});
+    const next = new URL(location.href);
+    next.searchParams.delete("model");
+    if (!remembered) {
+      next.searchParams.set("model", value);
+    }
+    location.assign(next.href);
+  });
   els.modelRetry.addEventListener("click", () => location.reload());
   els.placeholderRetry.addEventListener("click", () => location.reload());
   els.query.addEventListener("input", renderSearch);

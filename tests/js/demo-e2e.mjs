@@ -416,6 +416,32 @@ try {
   t.check("a cancelled run does not come back after a reload", (await documents(exactPage)) === cancelledAt && (await exactPage.isHidden("#indexing")));
   await exactContext.close();
 
+  // ---- switching the model in the footer: documents are indexed again with the new one ----
+  const switchContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const switchPage = await switchContext.newPage();
+  watch(switchPage, server, problems);
+  await switchPage.goto(pageUrl);
+  await waitReady(switchPage);
+  await switchPage.click("#paste summary");
+  await switchPage.fill("#paste-text", "Lighthouses guide ships past rocky coasts at night.");
+  await switchPage.click("#paste-add");
+  await waitIndexed(switchPage, 1);
+  const q8Score = (await searchFor(switchPage, "lighthouse ships"))[0]?.score;
+  await Promise.all([switchPage.waitForEvent("load"), switchPage.selectOption("#model-select", "models/splade-tiny-f32.gguf")]);
+  await waitReady(switchPage);
+  t.check("the model picker loads the f32 pack", (await switchPage.textContent("#model-info")).includes("f32 pack"), await switchPage.textContent("#model-info"));
+  await waitIndexed(switchPage, 1);
+  const f32Hit = (await searchFor(switchPage, "lighthouse ships"))[0];
+  t.check(
+    "after a model switch the documents are indexed again with it",
+    f32Hit != null && (await switchPage.evaluate(() => window.spladeDemo.stats.encodedPassages)) === 1 && f32Hit.score !== q8Score,
+    `${JSON.stringify(f32Hit)} vs q8_0 score ${q8Score}`,
+  );
+  await switchPage.reload();
+  await waitReady(switchPage);
+  t.check("the picked model is remembered", (await switchPage.inputValue("#model-select")) === "models/splade-tiny-f32.gguf" && (await documents(switchPage)) === 1);
+  await switchContext.close();
+
   // ---- a full storage quota, and a drop ----
   const quotaContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const quotaPage = await quotaContext.newPage();
