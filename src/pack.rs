@@ -188,7 +188,7 @@ pub fn convert(files: &dyn ModelFiles, options: &ConvertOptions) -> Result<Vec<u
     let mut stored: Vec<(String, QTensor)> = Vec::new();
     for (name, role) in source.used() {
         let tensor = source.all()[&name].to_f32()?;
-        let format = plan.choose(&name, role, tensor.dims());
+        let format = plan.choose(role, tensor.dims());
         stored.push((name, QTensor::quantize(&tensor, format)?));
     }
     let query_weights = Tensor::from_slice(
@@ -286,7 +286,7 @@ impl StoragePlan {
         }
     }
 
-    fn choose(&mut self, _name: &str, role: TensorRole, dims: &[usize]) -> GgmlDType {
+    fn choose(&mut self, role: TensorRole, dims: &[usize]) -> GgmlDType {
         let row = dims.last().copied().unwrap_or(1);
         let (format, reason) = match role {
             _ if dims.len() != 2 => (GgmlDType::F32, String::new()),
@@ -321,22 +321,37 @@ impl StoragePlan {
         format
     }
 
+    /// E.g. `requested q4_k; linear-layer matrices: 2 in q4_k, 11 in q8_0 (rows of 128 values do
+    /// not split into 256-value q4_k blocks); vocabulary table (…): 1 in q8_0; plain tensors (…): 28 in f32`.
     fn summary(&self) -> String {
         let mut parts = vec![format!("requested {}", format_name(self.requested))];
-        for ((role, format, reason), n) in &self.counts {
-            let what = match role {
-                TensorRole::Plain => {
-                    "plain tensors (norms, biases, position/token-type embeddings)"
-                }
-                TensorRole::Matrix => "linear-layer matrices",
-                TensorRole::Vocabulary => "vocabulary table (word embeddings, tied MLM decoder)",
-            };
-            let plural = if *n == 1 { "" } else { "s" };
-            let mut part = format!("{what}: {n} tensor{plural} in {format}");
-            if !reason.is_empty() {
-                part.push_str(&format!(" ({reason})"));
+        let roles = [
+            (TensorRole::Matrix, "linear-layer matrices"),
+            (
+                TensorRole::Vocabulary,
+                "vocabulary table (word embeddings, tied MLM decoder)",
+            ),
+            (
+                TensorRole::Plain,
+                "plain tensors (norms, biases, position/token-type embeddings)",
+            ),
+        ];
+        for (role, what) in roles {
+            let groups: Vec<String> = self
+                .counts
+                .iter()
+                .filter(|((r, _, _), _)| *r == role)
+                .map(|((_, format, reason), n)| {
+                    if reason.is_empty() {
+                        format!("{n} in {format}")
+                    } else {
+                        format!("{n} in {format} ({reason})")
+                    }
+                })
+                .collect();
+            if !groups.is_empty() {
+                parts.push(format!("{what}: {}", groups.join(", ")));
             }
-            parts.push(part);
         }
         parts.join("; ")
     }

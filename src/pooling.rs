@@ -99,7 +99,7 @@ impl SpladePooling {
         let tokens = hidden_rows.dim(0)?;
         let vocab = head.vocab_size();
         let transformed = head.transform(hidden_rows)?;
-        let decoder = head.decoder();
+        let decoder = head.decoder().for_repeated_use()?;
         let bias = head.decoder_bias().to_vec1::<f32>()?;
         let block = (LOGITS_BLOCK_BYTES / (vocab * std::mem::size_of::<f32>())).max(1);
 

@@ -1,6 +1,7 @@
 //! Building blocks shared by the architectures, written for parity with PyTorch float32 rather than
 //! taken from candle-nn where candle-nn differs (see each item).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -55,7 +56,25 @@ impl Matrix {
     pub fn matmul_t(&self, x: &Tensor) -> Result<Tensor> {
         Ok(match self {
             Matrix::F32(w) => x.matmul(&w.t()?)?,
+            // candle's f16 block matmul is a scalar dot product per output (20× slower than f32 on
+            // splade-tiny): f16 weights are widened for the product instead (a temporary copy) and
+            // multiplied in f32, which is also exact for the stored values.
+            Matrix::Blocks(q) if q.dtype() == GgmlDType::F16 => {
+                x.matmul(&q.dequantize(&Device::Cpu)?.t()?)?
+            }
             Matrix::Blocks(q) => x.contiguous()?.apply_op1_no_bwd(q.as_ref())?,
+        })
+    }
+
+    /// The matrix for many products in a row (the MLM decoder over a document's token blocks):
+    /// f16 weights widened to f32 once, for the duration of the borrow; block formats and f32 as
+    /// they are.
+    pub fn for_repeated_use(&self) -> Result<Cow<'_, Matrix>> {
+        Ok(match self {
+            Matrix::Blocks(q) if q.dtype() == GgmlDType::F16 => {
+                Cow::Owned(Matrix::F32(q.dequantize(&Device::Cpu)?))
+            }
+            _ => Cow::Borrowed(self),
         })
     }
 
