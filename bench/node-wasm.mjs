@@ -18,6 +18,8 @@ const cfg = {
   documentReps: 5,
   query: "how does cerebral white matter develop in human newborn infants",
   queryCalls: 10_000,
+  // Another build of the package, for an A/B comparison in one session.
+  pkg: "pkg",
   ...JSON.parse(process.argv[2] ?? "{}"),
 };
 const resolve = (p) => path.resolve(ROOT, p);
@@ -38,8 +40,8 @@ function readFolder(dir) {
   return files;
 }
 
-const { default: init, SparseEncoder } = await import(path.join(ROOT, "pkg/splade_wasm.js"));
-const wasm = await init({ module_or_path: readFileSync(path.join(ROOT, "pkg/splade_wasm_bg.wasm")) });
+const { default: init, SparseEncoder } = await import(path.join(resolve(cfg.pkg), "splade_wasm.js"));
+const wasm = await init({ module_or_path: readFileSync(path.join(resolve(cfg.pkg), "splade_wasm_bg.wasm")) });
 let t0 = performance.now();
 const enc = new SparseEncoder(readFolder(resolve(cfg.model)));
 const loadMs = performance.now() - t0;

@@ -15,6 +15,7 @@ pub mod pooling;
 pub mod query;
 pub mod sparse;
 pub mod tokenizer;
+mod vocabulary_screen;
 
 pub use document::DocumentEncoder;
 pub use encoder::{EncoderInfo, SparseEncoder};

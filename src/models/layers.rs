@@ -78,6 +78,15 @@ impl Matrix {
         })
     }
 
+    /// Rows `[n, in]` for row indices `[n]` (u32), in f32; block formats are dequantized only for
+    /// the rows asked for.
+    pub fn rows(&self, ids: &Tensor) -> Result<Tensor> {
+        Ok(match self {
+            Matrix::F32(t) => t.index_select(ids, 0)?,
+            Matrix::Blocks(q) => q.embedding(ids)?,
+        })
+    }
+
     /// `"f32"`, or the GGUF block format (`"f16"`, `"q8_0"`, `"q4_k"`, …).
     pub fn format(&self) -> &'static str {
         match self {
@@ -145,10 +154,7 @@ impl Embedding {
 
     /// Rows `[n, hidden]` for token ids `[n]` (u32).
     pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
-        Ok(match &self.table {
-            Matrix::F32(t) => t.index_select(ids, 0)?,
-            Matrix::Blocks(q) => q.embedding(ids)?,
-        })
+        self.table.rows(ids)
     }
 
     pub fn matrix(&self) -> &Matrix {

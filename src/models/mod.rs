@@ -7,11 +7,14 @@ pub mod gte;
 pub mod layers;
 pub mod weights;
 
-use candle_core::Tensor;
+use std::sync::OnceLock;
+
+use candle_core::{Device, Tensor};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::vocabulary_screen::VocabularyScreen;
 use layers::{Activation, Embedding, LayerNorm, Linear, Matrix};
 pub use weights::{StoredTensor, TensorRole, TensorSource, Weights};
 
@@ -49,6 +52,8 @@ pub struct MlmHead {
     norm: LayerNorm,
     decoder: Matrix,
     decoder_bias: Tensor,
+    /// Built on first use: only max pooling needs it.
+    screen: OnceLock<VocabularyScreen>,
 }
 
 impl MlmHead {
@@ -82,6 +87,7 @@ impl MlmHead {
             norm: LayerNorm::load(&vb.pp(norm), hidden, eps)?,
             decoder,
             decoder_bias: vb.get(vocab, bias_name)?,
+            screen: OnceLock::new(),
         })
     }
 
@@ -94,6 +100,19 @@ impl MlmHead {
     /// The vocabulary projection `W`, `[vocab, hidden]` (without the bias).
     pub fn decoder(&self) -> &Matrix {
         &self.decoder
+    }
+
+    /// The decoder in 16-bit integers, which tells which vocabulary entries max pooling can keep.
+    pub fn screen(&self) -> Result<&VocabularyScreen> {
+        if let Some(screen) = self.screen.get() {
+            return Ok(screen);
+        }
+        let (vocab, hidden) = self.decoder.dims()?;
+        let screen = VocabularyScreen::new(vocab, hidden, |start, n| {
+            let ids = Tensor::arange(start as u32, (start + n) as u32, &Device::Cpu)?;
+            Ok(self.decoder.rows(&ids)?.flatten_all()?.to_vec1::<f32>()?)
+        })?;
+        Ok(self.screen.get_or_init(|| screen))
     }
 
     /// `[vocab]`
