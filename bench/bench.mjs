@@ -108,6 +108,17 @@ function listFolder(dir) {
   return out.sort();
 }
 
+/** Our q8_0 pack of a model folder (`splade convert`), made once under .cache/bench. */
+function q8Pack(dir, name) {
+  const pack = path.join(ROOT, ".cache/bench", `${name}-q8_0.gguf`);
+  if (!existsSync(pack)) {
+    mkdirSync(path.dirname(pack), { recursive: true });
+    console.log(`making ${path.relative(ROOT, pack)} (splade convert --dtype q8_0)`);
+    execFileSync("target/release/splade", ["convert", dir, pack, "--dtype", "q8_0"], { cwd: ROOT, stdio: "inherit" });
+  }
+  return pack;
+}
+
 /** The BERT-base-sized random models: ours (made with the CLI) and the ONNX export (Python). */
 function prepareBertBase(notes) {
   const ours = path.join(ROOT, ".cache/bench/bert-base-random");
@@ -238,14 +249,14 @@ function runNativeOnce({ model, passages, threads, limit }) {
   }
 }
 
-function nativeLines({ label, threads }, runs) {
+function nativeLines({ label, threads, precision }, runs) {
   const first = runs[0];
   const pick = (key) => runs.map((r) => r[key]).filter((v) => v != null);
   const tokens = first.passage_tokens * first.passages;
   const common = {
     model: label,
     runtime: "native",
-    precision: "f32",
+    precision,
     engine: "ours",
     workers: threads,
     threads_note: `RAYON_NUM_THREADS=${threads}`,
@@ -272,9 +283,10 @@ function nativeLines({ label, threads }, runs) {
   return [line(1, "docs_per_s_one_by_one"), batched];
 }
 
-function runNodeOnce({ model, batch, reps, limit, document, query }) {
+function runNodeOnce({ model, pack, batch, reps, limit, document, query }) {
   const cfg = {
     model,
+    pack,
     passages: path.join(BASELINES, "passages-128.json"),
     document: document ? path.join(BASELINES, "document-512.json") : null,
     batch,
@@ -406,8 +418,12 @@ function targets(lines) {
     ["splade-tiny", 3, 1.5],
     ["bert-base-random", 1.5, 1.2],
   ]) {
-    const ours = best((l) => l.model === model && l.engine === "ours" && l.runtime === "chromium" && l.workers === 1);
-    for (const [precision, target] of [["fp32", fp32Target], ["int8", int8Target]]) {
+    // Same precision class: our f32 against its fp32, our q8_0 against its int8.
+    for (const [precision, target, ourPrecision] of [["fp32", fp32Target, "f32"], ["int8", int8Target, "q8_0"]]) {
+      const ours = best(
+        (l) =>
+          l.model === model && l.engine === "ours" && l.precision === ourPrecision && l.runtime === "chromium" && l.workers === 1,
+      );
       const ort = best((l) => l.model === model && l.engine === "ort" && l.precision === precision && l.workers === 1);
       if (ours && ort) {
         out.push({
@@ -453,6 +469,7 @@ async function main() {
       label: "splade-tiny",
       dir: path.join(ROOT, "models/splade-tiny"),
       mount: "/models/splade-tiny/",
+      q8: q8Pack(path.join(ROOT, "models/splade-tiny"), "splade-tiny"),
       onnx: { fp32: "/@baselines/splade-tiny/splade.onnx", int8: "/@baselines/splade-tiny/splade_int8.onnx" },
       limit: opt.limit,
       reps: opt.repeat,
@@ -461,7 +478,7 @@ async function main() {
       query: true,
     },
   ];
-  const mounts = { "/": ROOT, "/@baselines/": BASELINES };
+  const mounts = { "/": ROOT, "/@baselines/": BASELINES, "/@bench-cache/": path.join(ROOT, ".cache/bench") };
   if (opt.bertBase) {
     const { ours, onnxDir } = prepareBertBase(notes);
     mounts["/@bert-base/"] = ours;
@@ -470,6 +487,7 @@ async function main() {
       label: "bert-base-random",
       dir: ours,
       mount: "/@bert-base/",
+      q8: q8Pack(ours, "bert-base-random"),
       onnx: onnxDir ? { fp32: "/@bert-base-onnx/splade.onnx", int8: "/@bert-base-onnx/splade_int8.onnx" } : null,
       limit: opt.bertBasePassages,
       reps: Math.min(opt.repeat, 2),
@@ -503,29 +521,37 @@ async function main() {
   const needChromium = opt.only.has("chromium");
   for (const m of models) {
     if (opt.only.has("native")) {
-      for (const threads of [...new Set([1, opt.workers])]) {
-        jobs.push({
-          kind: "native",
-          rounds: m.reps,
-          meta: { label: m.label, threads },
-          run: () => runNativeOnce({ model: m.dir, passages: passagesFile, threads, limit: m.limit }),
-        });
+      for (const [precision, model] of [["f32", m.dir], ["q8_0", m.q8]]) {
+        for (const threads of [...new Set([1, opt.workers])]) {
+          jobs.push({
+            kind: "native",
+            rounds: m.reps,
+            meta: { label: m.label, threads, precision },
+            run: () => runNativeOnce({ model, passages: passagesFile, threads, limit: m.limit }),
+          });
+        }
       }
     }
     if (opt.only.has("node")) {
-      for (const batch of m.batches) {
-        jobs.push({
-          kind: "node",
-          rounds: m.reps,
-          meta: { model: m.label, runtime: "node wasm", precision: "f32", engine: "ours", workers: 1, batch },
-          run: () =>
-            runNodeOnce({ model: m.dir, batch, reps: 1, limit: m.limit, document: batch === m.batches[0], query: m.query && batch === 1 }),
-        });
+      for (const [precision, pack] of [["f32", null], ["q8_0", m.q8]]) {
+        for (const batch of m.batches) {
+          const first = batch === m.batches[0];
+          jobs.push({
+            kind: "node",
+            rounds: m.reps,
+            meta: { model: m.label, runtime: "node wasm", precision, engine: "ours", workers: 1, batch },
+            run: () =>
+              runNodeOnce({ model: m.dir, pack, batch, reps: 1, limit: m.limit, document: first, query: m.query && batch === 1 && !pack }),
+          });
+        }
       }
     }
     if (needChromium) {
       const texts = m.limit ? passages.slice(0, m.limit) : passages;
-      const engines = [{ engine: "ours", precision: "f32" }];
+      const engines = [
+        { engine: "ours", precision: "f32" },
+        { engine: "ours", precision: "q8_0" },
+      ];
       if (opt.ort && m.onnx) {
         engines.push({ engine: "ort", precision: "fp32" }, { engine: "ort", precision: "int8" });
       }
@@ -544,11 +570,15 @@ async function main() {
               document: firstOfKind ? document : null,
               documentTokens: 512,
               documentReps: 3,
-              query: firstOfKind && m.query ? QUERY : null,
+              query: firstOfKind && m.query && precision === "f32" ? QUERY : null,
               queryBlocks: 100,
               queryPerBlock: 100,
               tokenizerFiles,
-              modelFiles: Object.fromEntries(listFolder(m.dir).map((rel) => [rel, `${server.url}${m.mount}${rel}`])),
+              modelFiles:
+                engine === "ours" && precision === "f32"
+                  ? Object.fromEntries(listFolder(m.dir).map((rel) => [rel, `${server.url}${m.mount}${rel}`]))
+                  : null,
+              packUrl: precision === "q8_0" ? `${server.url}/@bench-cache/${path.basename(m.q8)}` : null,
               onnxUrl: engine === "ort" ? `${server.url}${m.onnx[precision]}` : null,
             });
             jobs.push({

@@ -43,7 +43,10 @@ function readFolder(dir) {
 const { default: init, SparseEncoder } = await import(path.join(resolve(cfg.pkg), "splade_wasm.js"));
 const wasm = await init({ module_or_path: readFileSync(path.join(resolve(cfg.pkg), "splade_wasm_bg.wasm")) });
 let t0 = performance.now();
-const enc = new SparseEncoder(readFolder(resolve(cfg.model)));
+// A model pack (cfg.pack) or a model folder (cfg.model).
+const enc = cfg.pack
+  ? SparseEncoder.fromPack(new Uint8Array(readFileSync(resolve(cfg.pack))))
+  : new SparseEncoder(readFolder(resolve(cfg.model)));
 const loadMs = performance.now() - t0;
 
 let passages = JSON.parse(readFileSync(resolve(cfg.passages), "utf8"));

@@ -82,7 +82,7 @@ class Pool {
 
 // cfg: {engine: "ours" | "ort", workers, batch, reps, passages: string[], passageTokens,
 //       document?: string, documentTokens, documentReps, query?: string, queryBlocks, queryPerBlock,
-//       tokenizerFiles: {rel: url}, modelFiles (ours): {rel: url}, onnxUrl (ort)}
+//       tokenizerFiles: {rel: url}, modelFiles (ours f32): {rel: url}, packUrl (ours q8_0), onnxUrl (ort)}
 window.runConfig = async function runConfig(cfg) {
   const { tok, wasm: tokWasm } = await loadTokenizer(cfg.tokenizerFiles, cfg.passageTokens);
   const passageIds = cfg.passages.map((t) => tok.documentTokenIds(t));
@@ -98,6 +98,7 @@ window.runConfig = async function runConfig(cfg) {
           pkgUrl: new URL("pkg/splade_wasm.js", base).href,
           wasmUrl: new URL("pkg/splade_wasm_bg.wasm", base).href,
           files: cfg.modelFiles,
+          packUrl: cfg.packUrl,
           maxTokens: cfg.passageTokens,
         }
       : {

@@ -38,15 +38,17 @@ async function handle(msg) {
   }
 }
 
-async function initOurs({ pkgUrl, wasmUrl, files, maxTokens }) {
+// files: a model folder ({rel: url}), or packUrl: a model pack.
+async function initOurs({ pkgUrl, wasmUrl, files, packUrl, maxTokens }) {
   const { default: init, SparseEncoder } = await import(pkgUrl);
   const wasm = await init({ module_or_path: new URL(wasmUrl) });
   const bytes = {};
-  for (const [rel, url] of Object.entries(files)) {
+  for (const [rel, url] of Object.entries(packUrl ? {} : files)) {
     bytes[rel] = await fetchBytes(url);
   }
+  const pack = packUrl ? await fetchBytes(packUrl) : null;
   const t0 = performance.now();
-  const enc = new SparseEncoder(bytes);
+  const enc = pack ? SparseEncoder.fromPack(pack) : new SparseEncoder(bytes);
   const loadMs = performance.now() - t0;
   let currentMax = maxTokens;
   enc.setMaxDocumentTokens(currentMax);
