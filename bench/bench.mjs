@@ -438,7 +438,7 @@ function targets(lines) {
       }
     }
   }
-  for (const l of lines.filter((l) => l.query && l.model === "splade-tiny" && l.workers === 1)) {
+  for (const l of lines.filter((l) => l.query && l.model === "splade-tiny" && l.workers === 1 && l.precision === "f32")) {
     const target = l.runtime === "native" ? 50 : 200;
     out.push({
       model: l.model,
