@@ -109,26 +109,19 @@ impl SpladePooling {
         Ok(acc)
     }
 
-    /// `Σ_t act(h_t·w_v + b_v)`, over token blocks of the full product.
+    /// `Σ_t act(h_t·w_v + b_v)`, over the full product.
     fn sum_activations(
         &self,
         head: &MlmHead,
         transformed: &Tensor,
         bias: &[f32],
     ) -> Result<Vec<f32>> {
-        let (tokens, vocab) = (transformed.dim(0)?, head.vocab_size());
-        let decoder = head.decoder().for_repeated_use()?;
-        let block = (LOGITS_BLOCK_BYTES / (vocab * std::mem::size_of::<f32>())).max(1);
-        let mut acc = vec![0.0f32; vocab];
-        for start in (0..tokens).step_by(block) {
-            let n = block.min(tokens - start);
-            let logits = decoder.matmul_t(&transformed.narrow(0, start, n)?)?;
-            for row in logits.to_vec2::<f32>()? {
-                for ((a, logit), b) in acc.iter_mut().zip(row).zip(bias) {
-                    *a += self.activation.apply(logit + b);
-                }
+        let mut acc = vec![0.0f32; head.vocab_size()];
+        for_each_logits_row(head, transformed, |row| {
+            for ((a, &logit), b) in acc.iter_mut().zip(row).zip(bias) {
+                *a += self.activation.apply(logit + b);
             }
-        }
+        })?;
         Ok(acc)
     }
 }
@@ -137,12 +130,16 @@ impl SpladePooling {
 /// others. Bias and activation are applied by the caller: both are monotone, so max-then-activate
 /// equals activate-then-max exactly. The screen picks the entries (about 275 of 30,522 for a
 /// 128-token passage and splade-tiny); their maxima come from the f32 product of their decoder
-/// rows only, in blocks of at most `LOGITS_BLOCK_BYTES` of logits.
+/// rows only, in blocks of at most `LOGITS_BLOCK_BYTES` of logits. Where the screen does not pay,
+/// from the full product.
 fn max_logits(head: &MlmHead, transformed: &Tensor, bias: &[f32]) -> Result<Vec<f32>> {
     let tokens = transformed.dim(0)?;
     let rows = transformed.flatten_all()?.to_vec1::<f32>()?;
-    let candidates = head.screen()?.candidates(&rows, bias);
     let mut maxima = vec![f32::NEG_INFINITY; head.vocab_size()];
+    let Some(candidates) = head.screen()?.candidates(&rows, bias) else {
+        for_each_logits_row(head, transformed, |row| fold_max(&mut maxima, row))?;
+        return Ok(maxima);
+    };
     let block = (LOGITS_BLOCK_BYTES / (tokens.max(1) * std::mem::size_of::<f32>())).max(1);
     for ids in candidates.chunks(block) {
         let weights = head
@@ -153,17 +150,42 @@ fn max_logits(head: &MlmHead, transformed: &Tensor, bias: &[f32]) -> Result<Vec<
             .flatten_all()?
             .to_vec1::<f32>()?;
         let mut block_max = vec![f32::NEG_INFINITY; ids.len()];
-        // Row by row over contiguous memory (a strided max over tokens was slow in wasm).
         for row in logits.chunks_exact(ids.len()) {
-            for (m, &x) in block_max.iter_mut().zip(row) {
-                *m = m.max(x);
-            }
+            fold_max(&mut block_max, row);
         }
         for (&v, m) in ids.iter().zip(block_max) {
             maxima[v as usize] = m;
         }
     }
     Ok(maxima)
+}
+
+/// Row by row over contiguous memory (a strided max over tokens was slow in wasm).
+fn fold_max(maxima: &mut [f32], row: &[f32]) {
+    for (m, &x) in maxima.iter_mut().zip(row) {
+        *m = m.max(x);
+    }
+}
+
+/// Calls `f` with each token's logits `[vocab]` (without the bias), computed over token blocks so
+/// that at most `LOGITS_BLOCK_BYTES` of logits exist at once.
+fn for_each_logits_row(
+    head: &MlmHead,
+    transformed: &Tensor,
+    mut f: impl FnMut(&[f32]),
+) -> Result<()> {
+    let (tokens, vocab) = (transformed.dim(0)?, head.vocab_size());
+    let decoder = head.decoder().for_repeated_use()?;
+    let block = (LOGITS_BLOCK_BYTES / (vocab * std::mem::size_of::<f32>())).max(1);
+    for start in (0..tokens).step_by(block) {
+        let n = block.min(tokens - start);
+        let logits = decoder
+            .matmul_t(&transformed.narrow(0, start, n)?)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        logits.chunks_exact(vocab).for_each(&mut f);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

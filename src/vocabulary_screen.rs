@@ -14,6 +14,8 @@
 //! Error bound, with `h = s·q + e` (`q` integers, `|e_k| ≤ E`) and `w = r·p + f` (`|f_k| ≤ F`):
 //! `|h·w − s·r·(q·p)| ≤ s‖q‖₁·F + r‖p‖₁·E + K·E·F` over `K` hidden dimensions.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use crate::error::{Error, Result};
 
 /// Vocabulary entries per tile: four SIMD vectors of four 32-bit accumulators.
@@ -27,6 +29,12 @@ const STEP: usize = 2;
 /// entries to the exact product (275 per 128-token splade-tiny passage, of which 183 are nonzero;
 /// 185 with 16-bit weights), a negligible cost next to the screen itself.
 const WEIGHT_LEVELS: i32 = 127;
+
+/// A screen that leaves more than 1/`DENSE_FRACTION` of the vocabulary as candidates (an untrained
+/// model: nearly every entry is positive) saves nothing; the full product is then cheaper than
+/// gathering the candidates' rows, and the next `SKIPPED_AFTER_DENSE` documents skip the screen.
+const DENSE_FRACTION: usize = 4;
+const SKIPPED_AFTER_DENSE: u32 = 32;
 
 /// Unit roundoff of f32.
 const F32_EPSILON: f64 = 1.0 / (1u64 << 24) as f64;
@@ -52,6 +60,8 @@ pub struct VocabularyScreen {
     /// Tiles of `TILE` entries, each `[pair][entry][2]`; the vocabulary is padded with zero rows.
     packed: Vec<i8>,
     bounds: Vec<EntryBounds>,
+    /// Documents left to skip after a dense one.
+    skips: AtomicU32,
 }
 
 impl VocabularyScreen {
@@ -106,6 +116,7 @@ impl VocabularyScreen {
             activation_levels,
             packed,
             bounds,
+            skips: AtomicU32::new(0),
         })
     }
 
@@ -115,9 +126,25 @@ impl VocabularyScreen {
     }
 
     /// The vocabulary entries whose max-pooled logit `max_t h_t·w_v + b_v` may be positive, for
-    /// `hidden_rows` (`tokens × hidden`, row-major) and the decoder bias. Every entry left out is
-    /// guaranteed to be ≤ 0 in f32 arithmetic.
-    pub fn candidates(&self, hidden_rows: &[f32], bias: &[f32]) -> Vec<u32> {
+    /// `hidden_rows` (`tokens × hidden`, row-major) and the decoder bias; every entry left out is
+    /// guaranteed to be ≤ 0 in f32 arithmetic. `None` when the screen does not pay (see
+    /// `DENSE_FRACTION`): the caller computes the full product.
+    pub fn candidates(&self, hidden_rows: &[f32], bias: &[f32]) -> Option<Vec<u32>> {
+        let skip = self
+            .skips
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        if skip.is_ok() {
+            return None;
+        }
+        let candidates = self.screen(hidden_rows, bias);
+        if candidates.len() * DENSE_FRACTION > self.vocab {
+            self.skips.store(SKIPPED_AFTER_DENSE, Ordering::Relaxed);
+            return None;
+        }
+        Some(candidates)
+    }
+
+    fn screen(&self, hidden_rows: &[f32], bias: &[f32]) -> Vec<u32> {
         let tokens = hidden_rows.len() / self.hidden;
         if tokens == 0 {
             return Vec::new();
@@ -458,7 +485,7 @@ mod tests {
             Ok(weights[start * hidden..(start + n) * hidden].to_vec())
         })
         .unwrap();
-        let candidates = screen.candidates(&rows, &bias);
+        let candidates = screen.screen(&rows, &bias);
         for v in 0..vocab {
             if exact[v] + bias[v] > 0.0 {
                 assert!(
@@ -480,9 +507,21 @@ mod tests {
     fn non_finite_hidden_states_leave_every_entry_to_the_exact_product() {
         let screen = VocabularyScreen::new(20, 4, |_, n| Ok(vec![0.5; n * 4])).unwrap();
         let rows = [1.0, f32::NAN, 0.0, 2.0];
-        assert_eq!(screen.candidates(&rows, &[-100.0; 20]).len(), 20);
+        assert_eq!(screen.screen(&rows, &[-100.0; 20]).len(), 20);
         assert!(screen
-            .candidates(&[1.0, 1.0, 0.0, 2.0], &[-100.0; 20])
+            .screen(&[1.0, 1.0, 0.0, 2.0], &[-100.0; 20])
             .is_empty());
+    }
+
+    #[test]
+    fn a_dense_document_turns_the_screen_off_for_a_while() {
+        let screen = VocabularyScreen::new(20, 4, |_, n| Ok(vec![0.5; n * 4])).unwrap();
+        let rows = [1.0, 1.0, 0.0, 2.0];
+        assert_eq!(screen.candidates(&rows, &[-100.0; 20]), Some(vec![]));
+        assert_eq!(screen.candidates(&rows, &[0.0; 20]), None);
+        for _ in 0..SKIPPED_AFTER_DENSE {
+            assert_eq!(screen.candidates(&rows, &[-100.0; 20]), None);
+        }
+        assert_eq!(screen.candidates(&rows, &[-100.0; 20]), Some(vec![]));
     }
 }
