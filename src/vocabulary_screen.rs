@@ -49,7 +49,8 @@ struct EntryBounds {
     l2: f64,
 }
 
-/// The MLM decoder `[vocab, hidden]` quantized to 16-bit integers, laid out for the kernel.
+/// The MLM decoder `[vocab, hidden]` quantized to 8-bit integers (one scale per row), laid out
+/// for the kernel.
 pub struct VocabularyScreen {
     hidden: usize,
     /// Pairs of hidden dimensions (`ceil(hidden / 2)`): the kernel multiplies two at a time.
@@ -90,12 +91,15 @@ impl VocabularyScreen {
                 let entry = match entry {
                     Some(entry) => entry,
                     // A non-finite weight: no bound holds, the entry always goes to f32.
-                    None => EntryBounds {
-                        scale: 0.0,
-                        max_error: f64::INFINITY,
-                        scaled_l1: f64::INFINITY,
-                        l2: f64::INFINITY,
-                    },
+                    None => {
+                        quantized.fill(0);
+                        EntryBounds {
+                            scale: 0.0,
+                            max_error: f64::INFINITY,
+                            scaled_l1: f64::INFINITY,
+                            l2: f64::INFINITY,
+                        }
+                    }
                 };
                 bounds.push(entry);
                 let tile = &mut packed[(v / TILE) * pairs * TILE * 2..][..pairs * TILE * 2];
@@ -118,11 +122,6 @@ impl VocabularyScreen {
             bounds,
             skips: AtomicU32::new(0),
         })
-    }
-
-    /// Bytes held by the quantized copy of the decoder.
-    pub fn bytes(&self) -> usize {
-        self.packed.len() + self.bounds.len() * std::mem::size_of::<EntryBounds>()
     }
 
     /// The vocabulary entries whose max-pooled logit `max_t h_t·w_v + b_v` may be positive, for

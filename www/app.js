@@ -671,7 +671,25 @@ function renderSearch() {
     els.searchStatus.textContent = `No results${busy ? " yet (indexing continues)" : ""}.`;
     return;
   }
+  // Re-renders of the same query also come from indexing progress and saves finishing: they must not
+  // take the keyboard focus or close an explanation the user opened, so both carry over to the same
+  // documents' rows.
+  const rowOf = (node) => node?.closest?.("#results .result");
+  const sameQuery = els.results.dataset.query === query;
+  const focusedId = sameQuery ? rowOf(document.activeElement)?.dataset.id : undefined;
+  const openIds = new Set(
+    sameQuery ? [...els.results.querySelectorAll(".why[open]")].map((d) => rowOf(d)?.dataset.id) : [],
+  );
   els.results.replaceChildren(...results.map((r, i) => renderResult(r, query, i + 1)));
+  els.results.dataset.query = query;
+  for (const row of els.results.querySelectorAll(".result")) {
+    if (openIds.has(row.dataset.id)) {
+      row.querySelector(".why").open = true;
+    }
+    if (row.dataset.id === focusedId) {
+      row.querySelector(".why summary").focus();
+    }
+  }
   els.searchStatus.textContent =
     `Top ${plural(results.length, "document")} of ${indexed.toLocaleString("en-US")} · ${ms < 1 ? ms.toFixed(2) : ms.toFixed(0)} ms` +
     (busy ? " · indexing continues" : "");

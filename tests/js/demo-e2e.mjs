@@ -343,6 +343,12 @@ try {
     "arrow keys reach the results; Enter opens an explanation",
     await page.evaluate(() => document.activeElement?.matches("#results .result:nth-child(2) .why summary") && document.activeElement.parentElement.open),
   );
+  // Indexing progress and saves re-render the results of the same query: that must keep both.
+  await page.evaluate(() => document.getElementById("query").dispatchEvent(new Event("input")));
+  t.check(
+    "a re-render of the same results keeps the focused result and its open explanation",
+    await page.evaluate(() => document.activeElement?.matches("#results .result:nth-child(2) .why summary") && document.activeElement.parentElement.open),
+  );
   await page.keyboard.press("ArrowUp");
   await page.keyboard.press("ArrowUp");
   t.check("ArrowUp from the first result returns to the query", await page.evaluate(() => document.activeElement?.id === "query"));
