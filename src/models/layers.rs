@@ -210,7 +210,7 @@ impl Activation {
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(match self {
-            Self::Gelu => x.gelu_erf()?,
+            Self::Gelu => super::gelu::gelu_erf(x)?,
             Self::GeluTanh => x.gelu()?,
             Self::Relu => x.relu()?,
             Self::Silu => x.silu()?,
