@@ -8,6 +8,7 @@ use std::sync::Arc;
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor};
 
+use super::q8_matrix::Q8Matrix;
 use super::weights::{StoredTensor, TensorSource};
 use crate::error::{Error, Result};
 
@@ -19,16 +20,17 @@ const MAX_ROWS_PER_CHUNK: usize = 1024;
 /// 8,192-token document never materialises every head's tokens × tokens matrix (3.2 GB for GTE).
 const ATTENTION_SCORE_BUDGET: usize = 32 << 20;
 
-/// A weight matrix `[out, in]` as a linear layer uses it: float32 (multiplied with candle's f32
-/// matmul, bit-for-bit as a safetensors checkpoint) or in a GGUF block format (f16, q8_0, q4_k, …),
-/// which stays in that format in memory and is widened to f32 one matrix at a time for each
-/// product. Measured on splade-tiny, candle's block-format kernels were slower than this: f16
-/// (a scalar dot product) 20× slower than f32 natively; q8_0 (which also rounds the activations
-/// to 8 bits) 0.8× the speed of f32 in wasm and 0.9× natively. The products are exact f32
-/// products of the stored values, so quantization error comes from the weights alone.
+/// A weight matrix `[out, in]`: float32 (multiplied with candle's f32 matmul, bit-for-bit as a
+/// safetensors checkpoint); a linear layer's q8_0 weights, multiplied in integers
+/// ([`Q8Matrix`]); or another GGUF block format (f16, q4_k, …, and the vocabulary table in any
+/// format), which stays in that format in memory and is widened to f32 one matrix at a time for
+/// each product. Measured on splade-tiny, candle's block-format kernels were slower than widening:
+/// f16 (a scalar dot product) 20× slower than f32 natively; q8_0 (which also rounds the
+/// activations to 8 bits) 0.8× the speed of f32 in wasm and 0.9× natively.
 #[derive(Clone)]
 pub enum Matrix {
     F32(Tensor),
+    Q8(Arc<Q8Matrix>),
     Blocks(Arc<QTensor>),
 }
 
@@ -46,10 +48,22 @@ impl Matrix {
         }
     }
 
+    /// A linear layer's weight: as [`Matrix::new`], but q8_0 is laid out for integer products
+    /// (the vocabulary table is not: it is looked up by rows and screened).
+    pub fn for_linear(stored: StoredTensor) -> Result<Self> {
+        match stored {
+            StoredTensor::Blocks(q) if q.dtype() == GgmlDType::Q8_0 => {
+                Ok(Matrix::Q8(Arc::new(Q8Matrix::new(&q)?)))
+            }
+            stored => Self::new(stored),
+        }
+    }
+
     /// `(out, in)`
     pub fn dims(&self) -> Result<(usize, usize)> {
         Ok(match self {
             Matrix::F32(w) => w.dims2()?,
+            Matrix::Q8(q) => q.dims(),
             Matrix::Blocks(q) => q.shape().dims2()?,
         })
     }
@@ -58,16 +72,33 @@ impl Matrix {
     pub fn matmul_t(&self, x: &Tensor) -> Result<Tensor> {
         Ok(match self {
             Matrix::F32(w) => x.matmul(&w.t()?)?,
+            Matrix::Q8(q) => {
+                let n = x.dim(0)?;
+                let y = q.matmul_t(&x.flatten_all()?.to_vec1::<f32>()?);
+                Tensor::from_vec(y, (n, q.dims().0), x.device())?
+            }
             Matrix::Blocks(q) => x.matmul(&q.dequantize(&Device::Cpu)?.t()?)?,
         })
     }
 
+    fn to_f32(&self) -> Result<Tensor> {
+        Ok(match self {
+            Matrix::F32(w) => w.clone(),
+            Matrix::Q8(q) => Tensor::from_vec(q.dequantize(), q.dims(), &Device::Cpu)?,
+            Matrix::Blocks(q) => q.dequantize(&Device::Cpu)?,
+        })
+    }
+
     /// The matrix for many products in a row (the MLM decoder over a document's token blocks):
-    /// block formats widened to f32 once, for the duration of the borrow.
+    /// q8_0 laid out for integer products and other block formats widened to f32, once, for the
+    /// duration of the borrow.
     pub fn for_repeated_use(&self) -> Result<Cow<'_, Matrix>> {
         Ok(match self {
-            Matrix::Blocks(q) => Cow::Owned(Matrix::F32(q.dequantize(&Device::Cpu)?)),
-            Matrix::F32(_) => Cow::Borrowed(self),
+            Matrix::F32(_) | Matrix::Q8(_) => Cow::Borrowed(self),
+            Matrix::Blocks(q) if q.dtype() == GgmlDType::Q8_0 => {
+                Cow::Owned(Matrix::Q8(Arc::new(Q8Matrix::new(q)?)))
+            }
+            Matrix::Blocks(_) => Cow::Owned(Matrix::F32(self.to_f32()?)),
         })
     }
 
@@ -76,24 +107,9 @@ impl Matrix {
     pub fn rows(&self, ids: &Tensor) -> Result<Tensor> {
         Ok(match self {
             Matrix::F32(t) => t.index_select(ids, 0)?,
+            Matrix::Q8(_) => self.to_f32()?.index_select(ids, 0)?,
             Matrix::Blocks(q) => q.embedding(ids)?,
         })
-    }
-
-    /// `"f32"`, or the GGUF block format (`"f16"`, `"q8_0"`, `"q4_k"`, …).
-    pub fn format(&self) -> &'static str {
-        match self {
-            Matrix::F32(_) => "f32",
-            Matrix::Blocks(q) => super::weights::format_name(q.dtype()),
-        }
-    }
-
-    /// Bytes the weights occupy in memory.
-    pub fn bytes(&self) -> usize {
-        match self {
-            Matrix::F32(w) => w.elem_count() * 4,
-            Matrix::Blocks(q) => q.storage_size_in_bytes(),
-        }
     }
 }
 

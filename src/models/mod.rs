@@ -6,6 +6,7 @@ pub mod distilbert;
 pub mod gelu;
 pub mod gte;
 pub mod layers;
+pub mod q8_matrix;
 pub mod weights;
 
 use std::sync::OnceLock;

@@ -174,7 +174,7 @@ impl TensorSource {
 
     /// A linear layer's weight: float32, or left in its block format for quantized matmuls.
     pub fn matrix(&self, shape: impl Into<Shape>, name: &str) -> Result<Matrix> {
-        Matrix::new(self.fetch(Some(shape.into()), name, TensorRole::Matrix)?)
+        Matrix::for_linear(self.fetch(Some(shape.into()), name, TensorRole::Matrix)?)
     }
 
     /// A `[vocab, hidden]` vocabulary projection stored apart from the word embeddings.
