@@ -179,7 +179,7 @@ fn for_each_logits_row(
     mut f: impl FnMut(&[f32]),
 ) -> Result<()> {
     let (tokens, vocab) = (transformed.dim(0)?, head.vocab_size());
-    let decoder = head.decoder().for_repeated_use()?;
+    let decoder = head.full_product_decoder()?;
     let block = (LOGITS_BLOCK_BYTES / (vocab * std::mem::size_of::<f32>())).max(1);
     for start in (0..tokens).step_by(block) {
         let n = block.min(tokens - start);

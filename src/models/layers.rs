@@ -90,14 +90,10 @@ impl Matrix {
     }
 
     /// The matrix for many products in a row (the MLM decoder over a document's token blocks):
-    /// q8_0 laid out for integer products and other block formats widened to f32, once, for the
-    /// duration of the borrow.
+    /// block formats widened to f32 once, for the duration of the borrow.
     pub fn for_repeated_use(&self) -> Result<Cow<'_, Matrix>> {
         Ok(match self {
             Matrix::F32(_) | Matrix::Q8(_) => Cow::Borrowed(self),
-            Matrix::Blocks(q) if q.dtype() == GgmlDType::Q8_0 => {
-                Cow::Owned(Matrix::Q8(Arc::new(Q8Matrix::new(q)?)))
-            }
             Matrix::Blocks(_) => Cow::Owned(Matrix::F32(self.to_f32()?)),
         })
     }

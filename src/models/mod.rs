@@ -9,8 +9,10 @@ pub mod layers;
 pub mod q8_matrix;
 pub mod weights;
 
-use std::sync::OnceLock;
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
 
+use candle_core::quantized::GgmlDType;
 use candle_core::{Device, Tensor};
 use serde::Serialize;
 use serde_json::Value;
@@ -18,6 +20,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::vocabulary_screen::VocabularyScreen;
 use layers::{Activation, Embedding, LayerNorm, Linear, Matrix};
+use q8_matrix::Q8Matrix;
 pub use weights::{StoredTensor, TensorRole, TensorSource, Weights};
 
 /// What a person (or `splade inspect`) wants to know about a loaded transformer.
@@ -56,6 +59,9 @@ pub struct MlmHead {
     decoder_bias: Tensor,
     /// Built on first use: only max pooling needs it.
     screen: OnceLock<VocabularyScreen>,
+    /// A q8_0 decoder laid out for integer products, built the first time the full vocabulary
+    /// product is taken (sum pooling, or a model the screen does not help).
+    integer_decoder: OnceLock<Matrix>,
 }
 
 impl MlmHead {
@@ -90,6 +96,7 @@ impl MlmHead {
             decoder,
             decoder_bias: vb.get(vocab, bias_name)?,
             screen: OnceLock::new(),
+            integer_decoder: OnceLock::new(),
         })
     }
 
@@ -102,6 +109,25 @@ impl MlmHead {
     /// The vocabulary projection `W`, `[vocab, hidden]` (without the bias).
     pub fn decoder(&self) -> &Matrix {
         &self.decoder
+    }
+
+    /// The decoder for the full vocabulary product: a q8_0 one laid out for integer products once
+    /// and kept (a copy per document would grow wasm memory, which never shrinks, just as much),
+    /// other block formats widened to f32 for the borrow.
+    pub fn full_product_decoder(&self) -> Result<Cow<'_, Matrix>> {
+        match &self.decoder {
+            Matrix::Blocks(q) if q.dtype() == GgmlDType::Q8_0 => {
+                if self.integer_decoder.get().is_none() {
+                    let _ = self
+                        .integer_decoder
+                        .set(Matrix::Q8(Arc::new(Q8Matrix::new(q)?)));
+                }
+                Ok(Cow::Borrowed(
+                    self.integer_decoder.get().expect("set just above"),
+                ))
+            }
+            decoder => decoder.for_repeated_use(),
+        }
     }
 
     /// The decoder in 16-bit integers, which tells which vocabulary entries max pooling can keep.

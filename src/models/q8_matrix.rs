@@ -191,7 +191,10 @@ impl Q8Matrix {
 /// of `dot_i16x8`), returning the scale. A row with a non-finite value gets a NaN scale, so its
 /// outputs are NaN as an f32 product's would be.
 fn quantize_row(row: &[f32], packed: &mut [i32]) -> f32 {
-    let largest = row.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    // A comparison, not `f32::max` (a libm `fmaxf` call per element in wasm); NaN is caught below.
+    let largest = row
+        .iter()
+        .fold(0.0f32, |m, x| if x.abs() > m { x.abs() } else { m });
     if !largest.is_finite() || row.iter().any(|x| x.is_nan()) {
         packed.fill(0);
         return f32::NAN;
