@@ -71,7 +71,7 @@ impl Matrix {
     /// `x · Wᵀ` for rows `x` `[n, in]`, giving `[n, out]`.
     pub fn matmul_t(&self, x: &Tensor) -> Result<Tensor> {
         Ok(match self {
-            Matrix::F32(w) => x.matmul(&w.t()?)?,
+            Matrix::F32(w) => matmul_f32(x, w)?,
             Matrix::Q8(q) => {
                 let n = x.dim(0)?;
                 let y = q.matmul_t(&x.flatten_all()?.to_vec1::<f32>()?);
@@ -107,6 +107,27 @@ impl Matrix {
             Matrix::Blocks(q) => q.embedding(ids)?,
         })
     }
+}
+
+/// `x · wᵀ` for an f32 `w` `[out, in]`: candle's GEMM natively, [`f32_matmul`] in wasm (see
+/// there why), reading `w` where it lies.
+fn matmul_f32(x: &Tensor, w: &Tensor) -> Result<Tensor> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        use candle_core::{CpuStorage, Storage};
+        let (rows, columns) = w.dims2()?;
+        let xs = x.flatten_all()?.to_vec1::<f32>()?;
+        let (storage, layout) = w.storage_and_layout();
+        let y = match (&*storage, layout.contiguous_offsets()) {
+            (Storage::Cpu(CpuStorage::F32(v)), Some((start, end))) => {
+                super::f32_matmul::matmul_t(&xs, &v[start..end], columns)
+            }
+            _ => super::f32_matmul::matmul_t(&xs, &w.flatten_all()?.to_vec1::<f32>()?, columns),
+        };
+        Ok(Tensor::from_vec(y, (x.dim(0)?, rows), x.device())?)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    Ok(x.matmul(&w.t()?)?)
 }
 
 pub struct Linear {

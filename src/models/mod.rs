@@ -3,6 +3,7 @@
 
 pub mod bert;
 pub mod distilbert;
+pub mod f32_matmul;
 pub mod gelu;
 pub mod gte;
 pub mod layers;

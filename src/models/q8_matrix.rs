@@ -120,7 +120,6 @@ impl Q8Matrix {
         if self.rows == 0 || tokens == 0 {
             return out;
         }
-        let rows_out = self.rows;
         let work = |(x, out): (&[f32], &mut [f32])| self.multiply_rows(x, out);
         #[cfg(not(target_arch = "wasm32"))]
         {
@@ -128,7 +127,7 @@ impl Q8Matrix {
             // Token chunks per thread: each writes its own output rows.
             let chunk = tokens.div_ceil(rayon::current_num_threads()).max(STEP);
             x.par_chunks(chunk * self.columns)
-                .zip(out.par_chunks_mut(chunk * rows_out))
+                .zip(out.par_chunks_mut(chunk * self.rows))
                 .for_each(work);
         }
         #[cfg(target_arch = "wasm32")]
