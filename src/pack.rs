@@ -185,9 +185,10 @@ pub fn convert(files: &dyn ModelFiles, options: &ConvertOptions) -> Result<Vec<u
         },
     )?;
     let mut plan = StoragePlan::new(options);
+    let all = source.all();
     let mut stored: Vec<(String, QTensor)> = Vec::new();
     for (name, role) in source.used() {
-        let tensor = source.all()[&name].to_f32()?;
+        let tensor = all[&name].to_f32()?;
         let format = plan.choose(role, tensor.dims());
         stored.push((name, QTensor::quantize(&tensor, format)?));
     }
@@ -633,7 +634,7 @@ impl<'a> Pack<'a> {
         }
         let parameters = tensors.values().map(|t| t.shape().elem_count()).sum();
         let weights = Weights {
-            vb: TensorSource::new(tensors),
+            vb: TensorSource::new(tensors).handing_over_matrices(),
             parameters,
         };
         let model = models::load_model(&config, &weights).map_err(|e| match e {
