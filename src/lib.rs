@@ -14,6 +14,8 @@ pub mod pack;
 pub mod pooling;
 pub mod query;
 pub mod sparse;
+#[cfg(test)]
+mod test_noise;
 pub mod tokenizer;
 mod vocabulary_screen;
 

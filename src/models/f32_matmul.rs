@@ -126,13 +126,7 @@ fn reduce(lanes: [f32; 4], x_tail: &[f32], w_tail: &[f32]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lcg(seed: &mut u64) -> f32 {
-        *seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((*seed >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-    }
+    use crate::test_noise::noise;
 
     /// Every output is its own token's and row's `scalar::dots`, whatever the shape: rows and
     /// tokens not multiples of the tile or of a pass, columns not a multiple of 4. And within
@@ -140,9 +134,8 @@ mod tests {
     #[test]
     fn each_output_is_its_own_dot_product() {
         for (rows, columns, tokens) in [(13, 22, 5), (8, 600, 70), (1, 1, 1), (40, 256, 130)] {
-            let mut s = rows as u64;
-            let w: Vec<f32> = (0..rows * columns).map(|_| lcg(&mut s)).collect();
-            let x: Vec<f32> = (0..tokens * columns).map(|_| lcg(&mut s)).collect();
+            let w = noise(rows as u64, rows * columns);
+            let x = noise(tokens as u64 + 1000, tokens * columns);
             let got = matmul_t(&x, &w, columns);
             assert_eq!(got.len(), tokens * rows);
             for t in 0..tokens {

@@ -376,18 +376,14 @@ use scalar as kernel;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_noise::noise;
     use candle_core::{Device, Tensor};
 
-    fn lcg(seed: &mut u64) -> f32 {
-        *seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((*seed >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-    }
-
     fn random_q8(rows: usize, columns: usize, seed: u64) -> (QTensor, Vec<f32>) {
-        let mut s = seed;
-        let values: Vec<f32> = (0..rows * columns).map(|_| lcg(&mut s) * 0.1).collect();
+        let values: Vec<f32> = noise(seed, rows * columns)
+            .iter()
+            .map(|v| v * 0.1)
+            .collect();
         let t = Tensor::from_vec(values, (rows, columns), &Device::Cpu).unwrap();
         let q = QTensor::quantize(&t, GgmlDType::Q8_0).unwrap();
         let stored = q.dequantize(&Device::Cpu).unwrap();
@@ -396,20 +392,21 @@ mod tests {
 
     #[test]
     fn simd_kernel_matches_its_scalar_definition_bit_for_bit() {
-        let mut s = 7u64;
-        let w: Vec<i8> = (0..BLOCK * TILE)
-            .map(|_| (lcg(&mut s) * 127.0) as i8)
+        let w: Vec<i8> = noise(7, BLOCK * TILE)
+            .iter()
+            .map(|v| (v * 127.0) as i8)
             .collect();
-        let d: Vec<f32> = (0..TILE).map(|_| lcg(&mut s) * 1e-3).collect();
-        let a: Vec<Vec<i32>> = (0..STEP)
-            .map(|_| {
-                (0..BLOCK / 2)
-                    .map(|_| (lcg(&mut s) * i32::MAX as f32) as i32)
+        let d: Vec<f32> = noise(8, TILE).iter().map(|v| v * 1e-3).collect();
+        let a: Vec<Vec<i32>> = (0..STEP as u64)
+            .map(|i| {
+                noise(9 + i, BLOCK / 2)
+                    .iter()
+                    .map(|v| (v * i32::MAX as f32) as i32)
                     .collect()
             })
             .collect();
         let a: [&[i32]; STEP] = std::array::from_fn(|i| &a[i][..]);
-        let start: Vec<f32> = (0..STEP * TILE).map(|_| lcg(&mut s)).collect();
+        let start = noise(20, STEP * TILE);
         let mut reference = start.clone();
         let mut variants = vec![start.clone()];
         kernel::add_block(&w, &d, a, &mut variants[0]);
@@ -439,8 +436,10 @@ mod tests {
     fn product_is_within_the_activation_rounding_bound() {
         for (rows, columns, tokens) in [(37, 96, 5), (16, 32, 1), (128, 512, 12)] {
             let (q, w) = random_q8(rows, columns, rows as u64);
-            let mut s = 99u64;
-            let x: Vec<f32> = (0..tokens * columns).map(|_| lcg(&mut s) * 3.0).collect();
+            let x: Vec<f32> = noise(99, tokens * columns)
+                .iter()
+                .map(|v| v * 3.0)
+                .collect();
             let got = Q8Matrix::new(&q).unwrap().matmul_t(&x);
             assert_eq!(got.len(), tokens * rows);
             for t in 0..tokens {
