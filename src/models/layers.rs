@@ -20,8 +20,8 @@ const MAX_ROWS_PER_CHUNK: usize = 1024;
 /// 8,192-token document never materialises every head's tokens × tokens matrix (3.2 GB for GTE).
 const ATTENTION_SCORE_BUDGET: usize = 32 << 20;
 
-/// A weight matrix `[out, in]`: float32 (multiplied with candle's f32 matmul, bit-for-bit as a
-/// safetensors checkpoint); a linear layer's q8_0 weights, multiplied in integers
+/// A weight matrix `[out, in]`: float32 (multiplied by candle's GEMM natively and by
+/// [`super::f32_matmul`] in wasm, as the checkpoint stores it); a linear layer's q8_0 weights, multiplied in integers
 /// ([`Q8Matrix`]); or another GGUF block format (f16, q4_k, …, and the vocabulary table in any
 /// format), which stays in that format in memory and is widened to f32 one matrix at a time for
 /// each product. Measured on splade-tiny, candle's block-format kernels were slower than widening:
@@ -99,7 +99,7 @@ impl Matrix {
     }
 
     /// Rows `[n, in]` for row indices `[n]` (u32), in f32; block formats are dequantized only for
-    /// the rows asked for.
+    /// the rows asked for (a linear layer's integer layout, which nothing looks up by rows, whole).
     pub fn rows(&self, ids: &Tensor) -> Result<Tensor> {
         Ok(match self {
             Matrix::F32(t) => t.index_select(ids, 0)?,
