@@ -383,21 +383,26 @@ mod kernel {
         all(target_arch = "wasm32", target_feature = "simd128")
     ))
 ))]
-mod scalar {
+pub(crate) mod scalar {
     use super::STEP;
+
+    /// `Σ_p a_p · w_p,row` for packed 16-bit pairs `a` (low half first) and a tile `w` laid out
+    /// `[pair][row of 16][2]`: the product both integer kernels (this screen and q8_0 linear
+    /// layers) compute with `dot_i16x8`.
+    pub fn pair_dot(a: &[i32], w: &[i8], row: usize) -> i32 {
+        a.iter()
+            .enumerate()
+            .map(|(p, &x)| {
+                let (lo, hi) = (x as i16 as i32, (x >> 16) as i16 as i32);
+                lo * i32::from(w[p * 32 + row * 2]) + hi * i32::from(w[p * 32 + row * 2 + 1])
+            })
+            .sum()
+    }
 
     pub fn tile_max(w: &[i8], a: [&[i32]; STEP], s: [f32; STEP], maxima: &mut [f32; 16]) {
         for (e, m) in maxima.iter_mut().enumerate() {
             for (a, s) in a.iter().zip(s) {
-                let dot: i32 = a
-                    .iter()
-                    .enumerate()
-                    .map(|(p, &x)| {
-                        let (lo, hi) = (x as i16 as i32, (x >> 16) as i16 as i32);
-                        lo * i32::from(w[p * 32 + e * 2]) + hi * i32::from(w[p * 32 + e * 2 + 1])
-                    })
-                    .sum();
-                *m = m.max(dot as f32 * s);
+                *m = m.max(pair_dot(a, w, e) as f32 * s);
             }
         }
     }

@@ -350,18 +350,13 @@ mod kernel {
     ))
 ))]
 mod scalar {
-    use super::{BLOCK, STEP, TILE};
+    use super::{STEP, TILE};
+    use crate::vocabulary_screen::scalar::pair_dot;
 
     pub fn add_block(w: &[i8], d: &[f32], a: [&[i32]; STEP], totals: &mut [f32]) {
         for (a, totals) in a.iter().zip(totals.chunks_exact_mut(TILE)) {
             for (r, total) in totals.iter_mut().enumerate() {
-                let dot: i32 = (0..BLOCK / 2)
-                    .map(|p| {
-                        let (lo, hi) = (a[p] as i16 as i32, (a[p] >> 16) as i16 as i32);
-                        lo * i32::from(w[p * 32 + r * 2]) + hi * i32::from(w[p * 32 + r * 2 + 1])
-                    })
-                    .sum();
-                *total += dot as f32 * d[r];
+                *total += pair_dot(a, w, r) as f32 * d[r];
             }
         }
     }
