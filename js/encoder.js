@@ -1,6 +1,7 @@
 // The SparseEncoder of the package: the wasm encoder plus loading (by URL, with progress and the
 // Cache API) and what a worker needs to build the same model.
-import { fetchFolder, fetchPack, sha256Hex } from "./loader.js";
+import { fetchFolder, fetchPack } from "./loader.js";
+import { sha256Hex } from "./util.js";
 import { initWasm } from "./wasm.js";
 
 function rawClass(bindings) {

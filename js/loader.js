@@ -3,9 +3,11 @@
 // Nothing is written to the cache until the caller has built an encoder from the bytes, so an
 // aborted, truncated or corrupt download is never cached (see `commit` below).
 
+import { abortError, concat, isNode, mapLimit, readNodeFile, sha256Hex } from "./util.js";
+
 export const DEFAULT_CACHE_NAME = "splade-models-v1";
 
-const isNode = typeof process !== "undefined" && process.versions?.node != null && typeof window === "undefined";
+const DOWNLOAD_ABORTED = "The model download was aborted";
 
 /** Files a Hugging Face masked-LM folder (+ OpenSearch `idf.json`) may hold; missing optional ones are skipped. */
 const HF_FILES = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "idf.json"];
@@ -19,13 +21,9 @@ const ST_MODULE_FILES = [
   "sentence_bert_config.json",
 ];
 
-function abortError(signal) {
-  return signal?.reason instanceof Error ? signal.reason : new DOMException("The model download was aborted", "AbortError");
-}
-
 function throwIfAborted(signal) {
   if (signal?.aborted) {
-    throw abortError(signal);
+    throw abortError(DOWNLOAD_ABORTED, signal);
   }
 }
 
@@ -79,20 +77,6 @@ function isFileUrl(url) {
   return url.protocol === "file:";
 }
 
-async function readNodeFile(url) {
-  const fsName = "node:fs/promises";
-  const fs = await import(/* webpackIgnore: true */ /* @vite-ignore */ fsName);
-  try {
-    const buf = await fs.readFile(url);
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  } catch (err) {
-    if (err?.code === "ENOENT") {
-      return null;
-    }
-    throw new Error(`cannot read ${url.pathname}: ${err.message}`);
-  }
-}
-
 /**
  * Downloads `url` and returns its bytes, or null for a 404 when `optional`. Reports
  * `onBytes(loadedDelta, totalOrNull)` as data arrives. Throws a clear Error for an HTTP error, an
@@ -116,7 +100,7 @@ async function download(url, { signal, onBytes, onHeaders, optional = false }) {
     response = await fetch(url, { signal, cache: "no-cache" });
   } catch (err) {
     if (signal?.aborted) {
-      throw abortError(signal);
+      throw abortError(DOWNLOAD_ABORTED, signal);
     }
     throw new Error(`could not download ${url}: ${err?.message ?? err} (offline?)`);
   }
@@ -154,7 +138,7 @@ async function download(url, { signal, onBytes, onHeaders, optional = false }) {
       }
     } catch (err) {
       if (signal?.aborted) {
-        throw abortError(signal);
+        throw abortError(DOWNLOAD_ABORTED, signal);
       }
       throw new Error(`the download of ${url} was cut off after ${loaded} bytes: ${err?.message ?? err}`);
     }
@@ -168,7 +152,7 @@ async function download(url, { signal, onBytes, onHeaders, optional = false }) {
   if (total != null && loaded !== total) {
     throw new Error(`the download of ${url} is truncated: got ${loaded} of ${total} bytes`);
   }
-  const bytes = chunks.length === 1 ? chunks[0] : concat(chunks, loaded);
+  const bytes = chunks.length === 1 ? chunks[0] : concat(chunks);
   if (looksLikeHtml(bytes)) {
     throw htmlError(url);
   }
@@ -205,21 +189,6 @@ async function changedOnServer(url, cached, signal) {
     const before = cached.headers.get(header) ?? "";
     return now[key] !== "" && before !== "" && now[key] !== before;
   });
-}
-
-function concat(chunks, length) {
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
-}
-
-export async function sha256Hex(bytes) {
-  const digest = await crypto.subtle.digest("SHA-256", bytes);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /**
@@ -372,21 +341,6 @@ class FileFetcher {
       ),
     );
   }
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; rejects on the first error. */
-async function mapLimit(items, limit, fn) {
-  const out = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i], i);
-      }
-    }),
-  );
-  return out;
 }
 
 function parseJson(bytes, url) {

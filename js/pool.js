@@ -1,6 +1,7 @@
 // A pool of module Web Workers, each with its own wasm instance (no SharedArrayBuffer, so no special
 // server headers). Without workers (Node, or `size: 0`) the same work runs on the calling thread.
 import { encodeDocs, tokenBudget } from "./encode-docs.js";
+import { abortError } from "./util.js";
 import { wasmModule } from "./wasm.js";
 
 export const MAX_WORKERS = 4;
@@ -171,7 +172,7 @@ export class EncoderPool {
   }
 
   /** Drops queued jobs (jobs already in a worker still finish and resolve). */
-  clearQueue(reason = new DOMException("Indexing was stopped", "AbortError")) {
+  clearQueue(reason = abortError("Indexing was stopped")) {
     const queued = this.#queue;
     this.#queue = [];
     for (const task of queued) {

@@ -3,20 +3,12 @@
 // The compiled `WebAssembly.Module` is kept so that workers can be started from it without fetching
 // or compiling the `.wasm` again (a Module can be posted to a worker; an Instance cannot).
 import initBindings, * as bindings from "./splade_wasm.js";
+import { isNode, readNodeFile } from "./util.js";
 
 const WASM_URL = new URL("./splade_wasm_bg.wasm", import.meta.url);
 
 let modulePromise = null;
 let ready = null;
-
-const isNode = typeof process !== "undefined" && process.versions?.node != null && typeof window === "undefined";
-
-async function readNodeFile(url) {
-  // Hidden from bundlers: this branch only runs in Node.
-  const fsName = "node:fs/promises";
-  const fs = await import(/* webpackIgnore: true */ /* @vite-ignore */ fsName);
-  return fs.readFile(url);
-}
 
 async function compile(source) {
   if (source instanceof WebAssembly.Module) {
@@ -27,7 +19,11 @@ async function compile(source) {
   }
   const url = source ?? WASM_URL;
   if (isNode && String(url).startsWith("file:")) {
-    return WebAssembly.compile(await readNodeFile(url));
+    const bytes = await readNodeFile(url);
+    if (bytes == null) {
+      throw new Error(`could not load the splade-wasm module from ${url} (no such file)`);
+    }
+    return WebAssembly.compile(bytes);
   }
   const response = await fetch(url);
   if (!response.ok) {
