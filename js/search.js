@@ -1,28 +1,14 @@
-// Search over documents: passages encoded by a worker pool into a SparseIndex, results grouped by
-// document, explanations, highlighting, and saving everything as one file.
+// Search over documents: passages encoded by a worker pool into a SparseIndex, and queries answered
+// by document with explanations. Highlighting lives in highlight.js, the save file in search-file.js.
 import { SparseEncoder } from "./encoder.js";
-import { sha256Hex } from "./loader.js";
+import { Highlighter } from "./highlight.js";
 import { EncoderPool, defaultWorkerCount } from "./pool.js";
+import { SearchFileError, readSearchFile, writeSearchFile } from "./search-file.js";
+import { abortError } from "./util.js";
 import { initWasm } from "./wasm.js";
 
-const FILE_MAGIC = "SPLDSRCH";
-const FILE_VERSION = 1;
 const JOB_DOCS = 8;
 const JOB_CHARS = 8_000;
-const WORD = /[\p{L}\p{N}]+/gu;
-
-export class SearchFileError extends Error {
-  constructor(message, { otherModel = false } = {}) {
-    super(message);
-    this.name = "SearchFileError";
-    /** The file is sound but was built with another model. */
-    this.otherModel = otherModel;
-  }
-}
-
-function abortError() {
-  return new DOMException("Indexing was stopped", "AbortError");
-}
 
 function passageId(docId, n) {
   return `${docId}#${n}`;
@@ -75,22 +61,6 @@ function jobsOf(docs) {
   return jobs;
 }
 
-function u32(n) {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n, true);
-  return b;
-}
-
-function concat(parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 async function sparseIndexClass() {
   const bindings = await initWasm();
   return bindings.SparseIndex;
@@ -103,7 +73,7 @@ export class Search {
   #index;
   #docs = new Map();
   #passages = 0;
-  #wordTokens = new Map();
+  #highlighter;
   #ownsEncoder;
 
   /** Use `createSearch`. */
@@ -113,6 +83,7 @@ export class Search {
     this.#Index = Index;
     this.#index = new Index();
     this.#ownsEncoder = ownsEncoder;
+    this.#highlighter = new Highlighter(encoder);
   }
 
   get encoder() {
@@ -232,7 +203,7 @@ export class Search {
       throw failure;
     }
     if (signal?.aborted && finished.size < total) {
-      const err = abortError();
+      const err = abortError("Indexing was stopped");
       err.remaining = list.filter((_, i) => !finished.has(i));
       throw err;
     }
@@ -323,62 +294,12 @@ export class Search {
     return { score: terms.reduce((s, t) => s + t.contribution, 0), terms };
   }
 
-  /** A word's tokens (without [CLS]/[SEP]) as a string key, cached. */
-  #tokensOf(word) {
-    let key = this.#wordTokens.get(word);
-    if (key === undefined) {
-      if (this.#wordTokens.size > 50_000) {
-        this.#wordTokens.clear();
-      }
-      key = Array.from(this.#encoder.documentTokenIds(word).subarray(1, -1)).join(",");
-      this.#wordTokens.set(word, key);
-    }
-    return key;
-  }
-
   /**
    * Ranges `[start, end]` of the words in `text` (between `from` and `to`) that match a word of the
-   * query: the same tokens; for a query word that is one token ("planet"), a word that starts with it;
-   * or the query word plus up to three letters ("planets"). Query words whose tokens all weigh less
-   * than `minWeight` times the query's largest weight (stop words, mostly) are not marked.
+   * query (see Highlighter.highlights).
    */
-  highlights(text, query, { from = 0, to = text.length, minWeight = 0.15 } = {}) {
-    const q = this.#encoder.encodeQuery(query);
-    const weights = new Map(Array.from(q.indices, (id, i) => [id, q.values[i]]));
-    const top = q.values.reduce((m, v) => Math.max(m, v), 0);
-    const words = new Set();
-    const stems = new Set();
-    const prefixes = [];
-    for (const [word] of query.matchAll(WORD)) {
-      const key = this.#tokensOf(word);
-      const ids = key === "" ? [] : key.split(",").map(Number);
-      if (ids.length > 0 && ids.some((id) => (weights.get(id) ?? 0) >= minWeight * top)) {
-        words.add(key);
-        if (ids.length === 1) {
-          stems.add(String(ids[0]));
-        }
-        if (word.length >= 4) {
-          prefixes.push(word.toLowerCase());
-        }
-      }
-    }
-    if (words.size === 0) {
-      return [];
-    }
-    // "planet" also marks "planets", "planetary" does not: a query word plus at most 3 letters.
-    const inflected = (w) => {
-      const lower = w.toLowerCase();
-      return prefixes.some((p) => lower.length - p.length <= 3 && lower.startsWith(p));
-    };
-    const out = [];
-    const part = text.slice(from, to);
-    for (const m of part.matchAll(WORD)) {
-      const key = this.#tokensOf(m[0]);
-      if (words.has(key) || stems.has(key.split(",", 1)[0]) || inflected(m[0])) {
-        out.push([from + m.index, from + m.index + m[0].length]);
-      }
-    }
-    return out;
+  highlights(text, query, options = {}) {
+    return this.#highlighter.highlights(text, query, options);
   }
 
   /**
@@ -388,50 +309,7 @@ export class Search {
   snippet(id, query, { passage = 0, maxChars = 360 } = {}) {
     const doc = this.#docs.get(String(id));
     const p = doc?.passages[passage];
-    if (!p) {
-      return null;
-    }
-    const all = this.highlights(doc.text, query, { from: p.start, to: p.end });
-    let start = p.start;
-    let end = p.end;
-    if (end - start > maxChars) {
-      // The window start (at a highlight) that covers the most highlights.
-      let best = p.start;
-      let bestCount = -1;
-      for (let i = 0, j = 0; i < all.length; i++) {
-        while (j < all.length && all[j][1] <= all[i][0] + maxChars) {
-          j++;
-        }
-        if (j - i > bestCount) {
-          bestCount = j - i;
-          best = all[i][0];
-        }
-      }
-      start = Math.max(p.start, best - Math.floor(maxChars / 4));
-      end = Math.min(p.end, start + maxChars);
-      start = Math.max(p.start, end - maxChars);
-      // Snap to word boundaries.
-      if (start > p.start) {
-        const space = doc.text.indexOf(" ", start);
-        if (space !== -1 && space < start + 30) {
-          start = space + 1;
-        }
-      }
-      if (end < p.end) {
-        const space = doc.text.lastIndexOf(" ", end);
-        if (space > end - 30) {
-          end = space;
-        }
-      }
-    }
-    return {
-      text: doc.text.slice(start, end),
-      start,
-      end,
-      highlights: all.filter(([s, e]) => s >= start && e <= end).map(([s, e]) => [s - start, e - start]),
-      clippedStart: start > p.start,
-      clippedEnd: end < p.end,
-    };
+    return p ? this.#highlighter.snippet(doc.text, p, query, { maxChars }) : null;
   }
 
   /**
@@ -439,17 +317,11 @@ export class Search {
    * with the documents and the model's fingerprint, the SparseIndex bytes, and a SHA-256 of all before it.
    */
   async save() {
-    const header = {
-      format: FILE_VERSION,
+    return writeSearchFile({
+      documents: [...this.#docs.values()],
       model: { fingerprint: await this.#encoder.fingerprint(), info: this.#encoder.info() },
-      saved: new Date().toISOString(),
-      documents: [...this.#docs.values()].map((d) => ({ ...d, passages: d.passages.map((p) => [p.start, p.end]) })),
-    };
-    const headerBytes = new TextEncoder().encode(JSON.stringify(header));
-    const indexBytes = this.#index.save();
-    const body = concat([new TextEncoder().encode(FILE_MAGIC), u32(FILE_VERSION), u32(headerBytes.length), headerBytes, indexBytes]);
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body));
-    return concat([body, digest]);
+      indexBytes: this.#index.save(),
+    });
   }
 
   /**
@@ -457,7 +329,7 @@ export class Search {
    * not one, is corrupt, or was built with another model (unless `allowOtherModel`).
    */
   async load(bytes, { allowOtherModel = false } = {}) {
-    const { header, indexBytes } = await parseFile(bytes);
+    const { header, documents, indexBytes } = await readSearchFile(bytes);
     const fingerprint = await this.#encoder.fingerprint();
     if (!allowOtherModel && header.model?.fingerprint !== fingerprint) {
       throw new SearchFileError("this index was built with a different model; re-index the documents with this one", {
@@ -474,10 +346,9 @@ export class Search {
     this.#index = index;
     this.#docs.clear();
     this.#passages = 0;
-    for (const d of header.documents ?? []) {
-      const passages = d.passages.map(([start, end]) => ({ start, end }));
-      this.#docs.set(d.id, { ...d, passages });
-      this.#passages += passages.length;
+    for (const d of documents) {
+      this.#docs.set(d.id, d);
+      this.#passages += d.passages.length;
     }
     return { documents: this.#docs.size, passages: this.#passages };
   }
@@ -487,8 +358,8 @@ export class Search {
    * what to index again when the file was built with another model.
    */
   static async documentsInFile(bytes) {
-    const { header } = await parseFile(bytes);
-    return (header.documents ?? []).map(({ passages, ...doc }) => doc);
+    const { documents } = await readSearchFile(bytes);
+    return documents.map(({ passages, ...doc }) => doc);
   }
 
   /** Stops the workers and frees the index (and the encoder if createSearch loaded it). */
@@ -499,38 +370,6 @@ export class Search {
       this.#encoder.free();
     }
   }
-}
-
-/** Checks and splits a file from `Search.save()`: `{header, indexBytes}`; throws SearchFileError. */
-async function parseFile(bytes) {
-  const data = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  if (data.length < 16 + 32 || new TextDecoder().decode(data.subarray(0, 8)) !== FILE_MAGIC) {
-    throw new SearchFileError("this is not a saved splade-wasm search index");
-  }
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const version = view.getUint32(8, true);
-  if (version !== FILE_VERSION) {
-    throw new SearchFileError(`this index file has format version ${version}; this version reads ${FILE_VERSION}`);
-  }
-  const body = data.subarray(0, data.length - 32);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body));
-  if (digest.some((b, i) => b !== data[data.length - 32 + i])) {
-    throw new SearchFileError("this index file is corrupt or truncated (checksum mismatch)");
-  }
-  const headerLength = view.getUint32(12, true);
-  if (16 + headerLength > body.length) {
-    throw new SearchFileError("this index file is corrupt (bad header length)");
-  }
-  let header;
-  try {
-    header = JSON.parse(new TextDecoder().decode(body.subarray(16, 16 + headerLength)));
-  } catch (err) {
-    throw new SearchFileError(`this index file is corrupt (${err.message})`);
-  }
-  if (!Array.isArray(header?.documents)) {
-    throw new SearchFileError("this index file is corrupt (no document list)");
-  }
-  return { header, indexBytes: body.subarray(16 + headerLength) };
 }
 
 /**
