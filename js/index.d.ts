@@ -303,6 +303,91 @@ export class IndexStore {
   close(): void;
 }
 
+/** What a ResumableIndexer needs of its store: the methods of IndexStore it calls. */
+export type IndexingStorage = Pick<
+  IndexStore,
+  "loadState" | "saveState" | "enqueue" | "queued" | "clearQueue" | "getSetting" | "setSetting" | "clear"
+>;
+
+/** What each event of a ResumableIndexer carries in `detail`. */
+export interface IndexingEventMap {
+  /** The state, the queue or the contents changed (a run started or ended, a pause, a restore, a clear). */
+  change: null;
+  /** The run in progress; `total` and `etaSeconds` include the documents queued behind it. */
+  progress: IndexingProgress;
+  /** A batch of documents is searchable. */
+  indexed: { documents: StoredDocument[] };
+  /** A checkpoint was written: the search and the queue are in the store. */
+  saved: { documents: number; bytes: number; ms: number };
+  /** A run indexed everything it had. */
+  done: { documents: number; passages: number; seconds: number };
+  /** `cancel()` stopped a run; `dropped` documents were not indexed. */
+  cancelled: { dropped: number };
+  /** The queue could not be saved, the index could not be saved (see saveError), or indexing failed (and paused). */
+  error: { error: unknown; during: "queue" | "save" | "index" };
+}
+
+export class IndexingEvent<K extends keyof IndexingEventMap = keyof IndexingEventMap> extends Event {
+  readonly type: K;
+  readonly detail: IndexingEventMap[K];
+}
+
+/**
+ * Resumable indexing into a Search: a queue of documents indexed in runs that can pause, resume and
+ * cancel, with the search and the queue checkpointed to a store (IndexStore) so that a reload carries on.
+ */
+export class ResumableIndexer extends EventTarget {
+  constructor(search: Search, options?: { store?: IndexingStorage | null; minSaveInterval?: number; maxSaveInterval?: number });
+  readonly search: Search;
+  readonly state: "running" | "paused" | "idle";
+  readonly running: boolean;
+  readonly paused: boolean;
+  /** Why the run in progress is stopping after its batches in flight, or null. */
+  readonly stopping: "pause" | "cancel" | "stop" | "restart" | null;
+  /** Documents waiting (not counting the run in progress). */
+  readonly queued: number;
+  readonly persistent: boolean;
+  /** Why the last checkpoint failed (null after a good one). */
+  readonly saveError: unknown;
+  /** The current wait between checkpoints during a run (ms): longer when saving is slow. */
+  readonly saveInterval: number;
+  /** The run in progress (see the "progress" event); null when none runs. */
+  readonly progress: IndexingProgress | null;
+  /** Loads the saved search and queue (does not start them); an index built with another model is queued again. */
+  restore(): Promise<{ documents: number; reindexing: number; error: unknown }>;
+  /** Queues and saves documents, un-pauses, and indexes them (resolves once queued). */
+  add(docs: Iterable<DocumentInput>): Promise<void>;
+  start(): void;
+  /** Pauses after the batches in flight; false when no run was in progress. */
+  pause(): boolean;
+  resume(): Promise<void>;
+  /** Drops the queue (a run stops after its batches in flight); true when a run was stopping. */
+  cancel(): Promise<boolean>;
+  /** Drops the queue and waits for the run in progress to stop. */
+  stop(): Promise<void>;
+  /** Stops and saves, leaving the queue for the next restore() to carry on with. */
+  suspend(): Promise<void>;
+  whenIdle(): Promise<void>;
+  /** Checkpoints now; a failure becomes an "error" event and saveError. */
+  save(): Promise<void>;
+  /** Stops, and removes every document from the search and the store. */
+  clear(): Promise<void>;
+  /** Replaces everything with a saved file (re-indexing its documents if another model built it). */
+  load(bytes: Uint8Array | ArrayBuffer): Promise<{ documents: number; passages: number; reindexing: number }>;
+  addEventListener<K extends keyof IndexingEventMap>(
+    type: K,
+    listener: (event: IndexingEvent<K>) => void,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof IndexingEventMap>(
+    type: K,
+    listener: (event: IndexingEvent<K>) => void,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
+
 export interface FileDocument extends DocumentInput {
   source: string;
 }

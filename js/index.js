@@ -7,6 +7,7 @@ export { EncoderPool, defaultWorkerCount, MAX_WORKERS } from "./pool.js";
 export { splitPassages, tokenBudget } from "./passages.js";
 export { Search, createSearch } from "./search.js";
 export { SearchFileError } from "./search-file.js";
+export { IndexingEvent, ResumableIndexer } from "./indexing.js";
 export { IndexStore, StorageError } from "./store.js";
 export { documentsFromFiles, documentsFromText, filesFromDataTransfer, htmlToText, isSupportedFile, SUPPORTED_EXTENSIONS } from "./documents.js";
 export { clearModelCache, DEFAULT_CACHE_NAME } from "./loader.js";

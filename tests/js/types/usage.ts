@@ -2,6 +2,8 @@
 import {
   EncoderPool,
   IndexStore,
+  IndexingEvent,
+  ResumableIndexer,
   Search,
   SearchFileError,
   SparseEncoder,
@@ -15,6 +17,7 @@ import {
   splitPassages,
   tokenBudget,
   type IndexingProgress,
+  type IndexingStorage,
   type LoadProgress,
   type SearchResult,
 } from "splade-wasm";
@@ -78,5 +81,39 @@ export async function demo(files: FileList, drop: DataTransfer, signal: AbortSig
       console.warn("full", dropped.length);
     }
   }
+  const indexer = new ResumableIndexer(search, { store, minSaveInterval: 1000, maxSaveInterval: 10_000 });
+  indexer.addEventListener("progress", (e) => console.log(e.detail.done, e.detail.total, e.detail.etaSeconds ?? "?"));
+  indexer.addEventListener("indexed", (e) => console.log(e.detail.documents.map((d) => d.passages.length)));
+  indexer.addEventListener("saved", (e) => console.log(e.detail.documents, e.detail.bytes, e.detail.ms));
+  indexer.addEventListener("done", (e) => console.log(e.detail.documents, e.detail.passages, e.detail.seconds));
+  indexer.addEventListener("cancelled", (e: IndexingEvent<"cancelled">) => console.log(e.detail.dropped));
+  indexer.addEventListener("error", ({ detail }) => console.warn(detail.during, detail.error, indexer.saveError));
+  const { documents: restored, reindexing, error } = await indexer.restore();
+  console.log(restored, reindexing, error, indexer.state, indexer.queued, indexer.progress?.docsPerSecond);
+  indexer.start();
+  await indexer.add(documents);
+  const pausing: boolean = indexer.pause();
+  await indexer.resume();
+  const stopping: boolean = await indexer.cancel();
+  console.log(pausing, stopping, indexer.stopping, indexer.running, indexer.paused, indexer.persistent, indexer.saveInterval);
+  await indexer.whenIdle();
+  await indexer.save();
+  await indexer.suspend();
+  await indexer.stop();
+  const loaded = await indexer.load(saved);
+  console.log(loaded.documents + loaded.passages + loaded.reindexing);
+  await indexer.clear();
+  const inMemory: IndexingStorage = {
+    loadState: async () => null,
+    saveState: async () => {},
+    enqueue: async () => {},
+    queued: async () => [],
+    clearQueue: async () => {},
+    getSetting: async () => undefined,
+    setSetting: async () => {},
+    clear: async () => {},
+  };
+  new ResumableIndexer(search, { store: inMemory }).start();
+  new ResumableIndexer(search).start();
   search.close();
 }
