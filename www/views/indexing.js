@@ -1,0 +1,63 @@
+// The indexing panel: progress of the run in progress, and Pause, Resume and Cancel. The work itself
+// (the queue, checkpoints, surviving a reload) is the library's ResumableIndexer.
+import { $, duration, plural } from "./dom.js";
+
+const STOPPING_TEXT = { pause: "Pausing after the batches in progress…", cancel: "Stopping…" };
+
+export function mountIndexing({ app }) {
+  const els = {
+    panel: $("indexing"),
+    progress: $("indexing-progress"),
+    text: $("indexing-text"),
+    pause: $("indexing-pause"),
+    resume: $("indexing-resume"),
+    cancel: $("indexing-cancel"),
+  };
+
+  function render() {
+    const { indexer, search } = app;
+    if (!indexer) {
+      return;
+    }
+    const active = indexer.running;
+    const left = indexer.queued;
+    els.panel.hidden = !active && left === 0;
+    els.panel.dataset.state = active ? "running" : indexer.paused ? "paused" : "idle";
+    els.pause.hidden = !active;
+    els.resume.hidden = active || left === 0;
+    els.cancel.hidden = !active && left === 0;
+    els.progress.hidden = !active;
+    if (active) {
+      const p = indexer.progress;
+      els.progress.max = Math.max(p.total, 1);
+      els.progress.value = p.done;
+      if (STOPPING_TEXT[indexer.stopping]) {
+        els.text.textContent = STOPPING_TEXT[indexer.stopping];
+        return;
+      }
+      const parts = [`${p.done.toLocaleString("en-US")} of ${plural(p.total, "document")}`];
+      if (p.docsPerSecond > 0) {
+        parts.push(`${p.docsPerSecond >= 10 ? Math.round(p.docsPerSecond) : p.docsPerSecond.toFixed(1)} docs/s`);
+      }
+      if (p.etaSeconds != null) {
+        parts.push(`about ${duration(p.etaSeconds)} left`);
+      }
+      parts.push(search.workers > 0 ? plural(search.workers, "worker") : "on the page");
+      els.text.textContent = parts.join(" · ");
+    } else if (left > 0) {
+      els.text.textContent = `Paused: ${plural(left, "document")} still to index. They are saved; resume any time, even after a reload.`;
+    }
+  }
+
+  els.pause.addEventListener("click", () => app.indexer?.pause());
+  els.resume.addEventListener("click", () => app.indexer?.resume());
+  els.cancel.addEventListener("click", () => app.indexer?.cancel());
+
+  /** Follows an indexer's events (once it exists). */
+  function follow(indexer) {
+    indexer.addEventListener("change", render);
+    indexer.addEventListener("progress", render);
+  }
+
+  return { follow, render };
+}
