@@ -23,7 +23,7 @@ const TYPES = {
   ".md": "text/plain; charset=utf-8",
 };
 
-export function contentType(file) {
+function contentType(file) {
   return TYPES[path.extname(file).toLowerCase()] ?? "application/octet-stream";
 }
 
