@@ -1,4 +1,5 @@
-// Minimal static file server for the demo and the browser tests (loopback only).
+// The one static file server of the project: the demo (`./build.sh demo`), the browser tests and
+// the benchmarks start it (loopback only).
 // CLI: node tools/serve.mjs <root> [port]
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -22,19 +23,25 @@ const TYPES = {
   ".md": "text/plain; charset=utf-8",
 };
 
-export function contentType(file) {
+function contentType(file) {
   return TYPES[path.extname(file).toLowerCase()] ?? "application/octet-stream";
 }
 
-async function resolveFile(root, urlPath) {
+// `mounts` maps URL prefixes ("/@baselines/") to folders; the longest matching prefix wins and
+// anything else is served from `root`. No path may leave the folder it is served from.
+async function resolveFile(folders, urlPath) {
   let rel;
   try {
     rel = decodeURIComponent(urlPath.split("?")[0]);
   } catch {
     return null;
   }
-  const file = path.resolve(root, "." + path.posix.normalize("/" + rel));
-  if (file !== root && !file.startsWith(root + path.sep)) {
+  const [prefix, dir] = folders.find(([p]) => rel.startsWith(p)) ?? [];
+  if (dir == null) {
+    return null;
+  }
+  const file = path.resolve(dir, "." + path.posix.normalize("/" + rel.slice(prefix.length)));
+  if (file !== dir && !file.startsWith(dir + path.sep)) {
     return null;
   }
   try {
@@ -51,13 +58,15 @@ async function resolveFile(root, urlPath) {
 
 // `handler(req, res)`, if given, sees each request first and returns true when it answered it
 // (the browser tests use it to serve broken downloads).
-export function startServer(root, { port = 0, host = "127.0.0.1", quiet = true, handler = null } = {}) {
-  const absRoot = path.resolve(root);
+export function startServer(root, { port = 0, host = "127.0.0.1", quiet = true, handler = null, mounts = {} } = {}) {
+  const folders = Object.entries({ ...mounts, "/": root })
+    .map(([prefix, dir]) => [prefix, path.resolve(dir)])
+    .sort((a, b) => b[0].length - a[0].length);
   const server = createServer(async (req, res) => {
     if (handler && (await handler(req, res))) {
       return;
     }
-    const file = req.method === "GET" || req.method === "HEAD" ? await resolveFile(absRoot, req.url) : null;
+    const file = req.method === "GET" || req.method === "HEAD" ? await resolveFile(folders, req.url) : null;
     if (!quiet) {
       console.log(`${req.method} ${req.url} ${file ? 200 : 404}`);
     }
