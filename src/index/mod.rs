@@ -19,7 +19,6 @@
 //! [`SparseVector::dot`] adds its products, so a hit's score equals `query.dot(document)` exactly.
 
 #[cfg(not(target_arch = "wasm32"))]
-pub mod bench;
 mod format;
 
 use std::cmp::Ordering;
