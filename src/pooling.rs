@@ -1,6 +1,6 @@
 //! SPLADE pooling (sentence-transformers `SpladePooling`): the strategy (a maximum or a sum over
 //! tokens), the activation, and their configuration. The vocabulary product they reduce belongs
-//! to the MLM head ([`crate::models::VocabularyLogits`]).
+//! to the MLM head (`models/head.rs`).
 
 use std::fmt;
 use std::str::FromStr;

@@ -464,6 +464,12 @@ impl SparseIndex {
         Some(terms)
     }
 
+    /// How many postings token `token` has (removed documents' included until compaction): the
+    /// work one query term costs.
+    pub fn posting_count(&self, token: u32) -> usize {
+        self.postings.get(&token).map_or(0, Vec::len)
+    }
+
     /// Sizes and heap memory (allocated capacities, so what the process actually holds).
     pub fn stats(&self) -> IndexStats {
         use std::mem::size_of;

@@ -9,4 +9,4 @@ pub mod pack;
 
 pub use build::{build, ModelParts};
 pub use folder::read as read_folder;
-pub use pack::read as read_pack;
+pub(crate) use pack::read as read_pack;

@@ -15,7 +15,7 @@ mod weights;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-pub use head::{MlmHead, VocabularyLogits};
+pub use head::MlmHead;
 pub use model::{MaskedLanguageModel, ModelInfo};
 pub use weights::{format_name, StoredTensor, TensorRole, TensorSource, Weights};
 

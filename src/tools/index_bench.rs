@@ -198,7 +198,7 @@ pub fn run(config: &IndexBenchConfig) -> Result<serde_json::Value> {
         .map(|q| {
             q.indices()
                 .iter()
-                .map(|t| index.postings.get(t).map_or(0, Vec::len))
+                .map(|&t| index.posting_count(t))
                 .sum::<usize>()
         })
         .sum::<usize>() as f64
