@@ -186,7 +186,7 @@ fn idf_weights_follow_the_opensearch_convention() {
 /// some word pieces.
 #[test]
 fn idf_reproduces_the_fixture_query_weights_from_scifact() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/scifact/corpus.jsonl");
+    let corpus = common::root().join("../shared/data/scifact/corpus.jsonl");
     if !corpus.exists() {
         eprintln!("skipped: {} is not present", corpus.display());
         return;
