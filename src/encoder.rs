@@ -4,7 +4,8 @@ use serde::Serialize;
 
 use crate::document::DocumentEncoder;
 use crate::error::Result;
-use crate::files::ModelFiles;
+use crate::loading::files::ModelFiles;
+use crate::loading::{self, ModelParts};
 use crate::models::ModelInfo;
 use crate::pooling::SpladePooling;
 use crate::query::QueryEncoder;
@@ -35,13 +36,19 @@ impl SparseEncoder {
     /// Loads a model folder: sentence-transformers layout (Router with SparseStaticEmbedding +
     /// MLMTransformer + SpladePooling) or a Hugging Face masked-LM folder with an `idf.json`.
     pub fn load(files: &dyn ModelFiles) -> Result<Self> {
-        crate::folder::load(files)
+        Self::build(loading::read_folder(files)?)
     }
 
     /// Loads a single-file model pack (GGUF, see [`crate::pack`]): checks its format version and
     /// content hash, and keeps quantized matrices in their block format.
     pub fn from_pack(bytes: &[u8]) -> Result<Self> {
-        crate::pack::load(bytes)
+        Self::build(loading::read_pack(bytes)?)
+    }
+
+    /// Builds an encoder from a model's parts, however they were stored.
+    fn build(parts: ModelParts) -> Result<Self> {
+        let (query, document) = loading::build(parts)?;
+        Ok(Self::new(query, document))
     }
 
     pub fn query_encoder(&self) -> &QueryEncoder {

@@ -1,33 +1,53 @@
-//! SPLADE pooling (sentence-transformers `SpladePooling`) fused with the masked-LM vocabulary
-//! projection, so that a tokens × vocabulary logits matrix is never held in memory.
+//! SPLADE pooling (sentence-transformers `SpladePooling`): the strategy (a maximum or a sum over
+//! tokens), the activation, and their configuration. The vocabulary product they reduce belongs
+//! to the MLM head (`models/head.rs`).
+
+use std::fmt;
+use std::str::FromStr;
 
 use candle_core::Tensor;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::models::MlmHead;
 
-/// Logits held at once: token rows per block are chosen so a block stays below this many bytes
-/// (64 rows for a 30,522-token vocabulary).
-const LOGITS_BLOCK_BYTES: usize = 8 << 20;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PoolingStrategy {
     Max,
     Sum,
 }
 
 /// ST naming trap: `"relu"` already means log(1 + relu(x)); `"log1p_relu"` applies log1p twice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SpladeActivation {
     Relu,
     Log1pRelu,
 }
 
+/// The sentence-transformers names, the only spelling of them: configs, packs and `info()` all
+/// read and write these.
+impl PoolingStrategy {
+    const ALL: [Self; 2] = [Self::Max, Self::Sum];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Max => "max",
+            Self::Sum => "sum",
+        }
+    }
+}
+
 impl SpladeActivation {
+    const ALL: [Self; 2] = [Self::Relu, Self::Log1pRelu];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Relu => "relu",
+            Self::Log1pRelu => "log1p_relu",
+        }
+    }
+
     pub fn apply(self, x: f32) -> f32 {
         let once = x.max(0.0).ln_1p();
         match self {
@@ -36,6 +56,37 @@ impl SpladeActivation {
         }
     }
 }
+
+/// Display, FromStr (refusing other names by their config key) and Serialize from `name`.
+macro_rules! named {
+    ($type:ty, $key:literal) => {
+        impl fmt::Display for $type {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl FromStr for $type {
+            type Err = Error;
+
+            fn from_str(name: &str) -> Result<Self> {
+                Self::ALL
+                    .into_iter()
+                    .find(|v| v.name() == name)
+                    .ok_or_else(|| Error::unsupported($key, format!("\"{name}\"")))
+            }
+        }
+
+        impl Serialize for $type {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                s.serialize_str(self.name())
+            }
+        }
+    };
+}
+
+named!(PoolingStrategy, "pooling_strategy");
+named!(SpladeActivation, "activation_function");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SpladePooling {
@@ -53,143 +104,86 @@ impl Default for SpladePooling {
     }
 }
 
+/// A `SpladePooling/config.json` read before the model is: the pooling, and the vocabulary size
+/// it declares (checked once the model's is known).
+#[derive(Debug, Clone)]
+pub struct PoolingConfig {
+    pub pooling: SpladePooling,
+    word_embedding_dimension: Option<Value>,
+}
+
+impl From<SpladePooling> for PoolingConfig {
+    fn from(pooling: SpladePooling) -> Self {
+        Self {
+            pooling,
+            word_embedding_dimension: None,
+        }
+    }
+}
+
+impl PoolingConfig {
+    /// Parses a `SpladePooling/config.json`; absent names take the defaults.
+    pub fn parse(config: &Value) -> Result<Self> {
+        let name = |key: &str| config.get(key).and_then(Value::as_str);
+        let defaults = SpladePooling::default();
+        Ok(Self {
+            pooling: SpladePooling {
+                strategy: name("pooling_strategy").map_or(Ok(defaults.strategy), str::parse)?,
+                activation: name("activation_function")
+                    .map_or(Ok(defaults.activation), str::parse)?,
+            },
+            word_embedding_dimension: config
+                .get("word_embedding_dimension")
+                .filter(|v| !v.is_null())
+                .cloned(),
+        })
+    }
+
+    /// The pooling, once `word_embedding_dimension` (if given) is checked to be `vocab_size`.
+    pub fn for_vocabulary(self, vocab_size: usize) -> Result<SpladePooling> {
+        match self.word_embedding_dimension {
+            Some(v) if v.as_u64() != Some(vocab_size as u64) => Err(Error::model(format!(
+                "SpladePooling `word_embedding_dimension` is {v} but the model's vocabulary has {vocab_size} entries"
+            ))),
+            _ => Ok(self.pooling),
+        }
+    }
+}
+
 impl SpladePooling {
     /// Parses a `SpladePooling/config.json`; `vocab_size` checks `word_embedding_dimension`.
     pub fn from_config(config: &Value, vocab_size: usize) -> Result<Self> {
-        let strategy = match config.get("pooling_strategy").and_then(Value::as_str) {
-            Some("max") | None => PoolingStrategy::Max,
-            Some("sum") => PoolingStrategy::Sum,
-            Some(other) => {
-                return Err(Error::unsupported(
-                    "pooling_strategy",
-                    format!("\"{other}\""),
-                ))
-            }
-        };
-        let activation = match config.get("activation_function").and_then(Value::as_str) {
-            Some("relu") | None => SpladeActivation::Relu,
-            Some("log1p_relu") => SpladeActivation::Log1pRelu,
-            Some(other) => {
-                return Err(Error::unsupported(
-                    "activation_function",
-                    format!("\"{other}\""),
-                ))
-            }
-        };
-        match config.get("word_embedding_dimension") {
-            None | Some(Value::Null) => {}
-            Some(v) if v.as_u64() == Some(vocab_size as u64) => {}
-            Some(v) => {
-                return Err(Error::model(format!(
-                    "SpladePooling `word_embedding_dimension` is {v} but the model's vocabulary has {vocab_size} entries"
-                )))
-            }
-        }
-        Ok(Self {
-            strategy,
-            activation,
-        })
+        PoolingConfig::parse(config)?.for_vocabulary(vocab_size)
     }
 
     /// The dense document vector `[vocab]` for one text's real (unpadded) hidden states
     /// `[tokens, hidden]`, without ever holding a tokens × vocabulary logits matrix.
     pub fn pool(&self, head: &MlmHead, hidden_rows: &Tensor) -> Result<Vec<f32>> {
-        let transformed = head.transform(hidden_rows)?;
-        let bias = head.decoder_bias().to_vec1::<f32>()?;
-        let mut acc = match self.strategy {
-            PoolingStrategy::Max => max_logits(head, &transformed, &bias)?,
-            PoolingStrategy::Sum => self.sum_activations(head, &transformed, &bias)?,
-        };
-        if self.strategy == PoolingStrategy::Max {
-            for (a, b) in acc.iter_mut().zip(&bias) {
-                // Entries that cannot be positive hold -inf, which the activation maps to 0.
-                *a = self.activation.apply(*a + b);
+        let logits = head.logits(hidden_rows)?;
+        let bias = logits.bias();
+        match self.strategy {
+            PoolingStrategy::Max => {
+                // Bias and activation are both monotone, so max-then-activate equals
+                // activate-then-max exactly. Entries that cannot be positive hold -inf, which the
+                // activation maps to 0.
+                let mut acc = logits.max_without_bias()?;
+                for (a, b) in acc.iter_mut().zip(bias) {
+                    *a = self.activation.apply(*a + b);
+                }
+                Ok(acc)
+            }
+            PoolingStrategy::Sum => {
+                // `Σ_t act(h_t·w_v + b_v)`, over the full product.
+                let mut acc = vec![0.0f32; head.vocab_size()];
+                logits.for_each_row(|row| {
+                    for ((a, &logit), b) in acc.iter_mut().zip(row).zip(bias) {
+                        *a += self.activation.apply(logit + b);
+                    }
+                })?;
+                Ok(acc)
             }
         }
-        Ok(acc)
     }
-
-    /// `Σ_t act(h_t·w_v + b_v)`, over the full product.
-    fn sum_activations(
-        &self,
-        head: &MlmHead,
-        transformed: &Tensor,
-        bias: &[f32],
-    ) -> Result<Vec<f32>> {
-        let mut acc = vec![0.0f32; head.vocab_size()];
-        for_each_logits_row(head, transformed, |row| {
-            for ((a, &logit), b) in acc.iter_mut().zip(row).zip(bias) {
-                *a += self.activation.apply(logit + b);
-            }
-        })?;
-        Ok(acc)
-    }
-}
-
-/// `max_t h_t·w_v` for every vocabulary entry whose `max + b_v` can be positive, `-inf` for the
-/// others. Bias and activation are applied by the caller: both are monotone, so max-then-activate
-/// equals activate-then-max exactly. The screen picks the entries (about 275 of 30,522 for a
-/// 128-token passage and splade-tiny); their maxima come from the f32 product of their decoder
-/// rows only, in blocks of at most `LOGITS_BLOCK_BYTES` of logits. Where the screen does not pay,
-/// from the full product.
-fn max_logits(head: &MlmHead, transformed: &Tensor, bias: &[f32]) -> Result<Vec<f32>> {
-    let tokens = transformed.dim(0)?;
-    let rows = transformed.flatten_all()?.to_vec1::<f32>()?;
-    let mut maxima = vec![f32::NEG_INFINITY; head.vocab_size()];
-    let Some(candidates) = head.screen()?.candidates(&rows, bias) else {
-        for_each_logits_row(head, transformed, |row| fold_max(&mut maxima, row))?;
-        return Ok(maxima);
-    };
-    let block = (LOGITS_BLOCK_BYTES / (tokens.max(1) * std::mem::size_of::<f32>())).max(1);
-    for ids in candidates.chunks(block) {
-        let weights = head
-            .decoder()
-            .rows(&Tensor::new(ids, transformed.device())?)?;
-        let logits = transformed
-            .matmul(&weights.t()?)?
-            .flatten_all()?
-            .to_vec1::<f32>()?;
-        let mut block_max = vec![f32::NEG_INFINITY; ids.len()];
-        for row in logits.chunks_exact(ids.len()) {
-            fold_max(&mut block_max, row);
-        }
-        for (&v, m) in ids.iter().zip(block_max) {
-            maxima[v as usize] = m;
-        }
-    }
-    Ok(maxima)
-}
-
-/// Row by row over contiguous memory (a strided max over tokens was slow in wasm). A comparison
-/// rather than `f32::max`, which is a libm `fmaxf` call per element in wasm (3% of a dense
-/// model's time); NaN logits are skipped either way.
-fn fold_max(maxima: &mut [f32], row: &[f32]) {
-    for (m, &x) in maxima.iter_mut().zip(row) {
-        if x > *m {
-            *m = x;
-        }
-    }
-}
-
-/// Calls `f` with each token's logits `[vocab]` (without the bias), computed over token blocks so
-/// that at most `LOGITS_BLOCK_BYTES` of logits exist at once.
-fn for_each_logits_row(
-    head: &MlmHead,
-    transformed: &Tensor,
-    mut f: impl FnMut(&[f32]),
-) -> Result<()> {
-    let (tokens, vocab) = (transformed.dim(0)?, head.vocab_size());
-    let decoder = head.full_product_decoder()?;
-    let block = (LOGITS_BLOCK_BYTES / (vocab * std::mem::size_of::<f32>())).max(1);
-    for start in (0..tokens).step_by(block) {
-        let n = block.min(tokens - start);
-        let logits = decoder
-            .matmul_t(&transformed.narrow(0, start, n)?)?
-            .flatten_all()?
-            .to_vec1::<f32>()?;
-        logits.chunks_exact(vocab).for_each(&mut f);
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -204,6 +198,31 @@ mod tests {
         assert_eq!(SpladeActivation::Log1pRelu.apply(x), x.ln_1p().ln_1p());
         assert_eq!(SpladeActivation::Relu.apply(-3.0), 0.0);
         assert_eq!(SpladeActivation::Log1pRelu.apply(f32::NEG_INFINITY), 0.0);
+    }
+
+    #[test]
+    fn names_read_back_as_written() {
+        for strategy in PoolingStrategy::ALL {
+            assert_eq!(
+                strategy.to_string().parse::<PoolingStrategy>().unwrap(),
+                strategy
+            );
+        }
+        for activation in SpladeActivation::ALL {
+            assert_eq!(
+                activation.to_string().parse::<SpladeActivation>().unwrap(),
+                activation
+            );
+        }
+        assert_eq!(
+            serde_json::to_string(&SpladePooling::default()).unwrap(),
+            r#"{"strategy":"max","activation":"relu"}"#
+        );
+        let err = "mean".parse::<PoolingStrategy>().unwrap_err().to_string();
+        assert!(
+            err.contains("pooling_strategy") && err.contains("mean"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use js_sys::{Array, Float32Array, Object, Reflect, Uint32Array, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::files::MemoryFiles;
+use crate::loading::files::MemoryFiles;
 use crate::sparse::SparseVector;
 
 #[wasm_bindgen(start)]
@@ -94,7 +94,7 @@ impl JsSparseEncoder {
     /// formats: {f32: [tensors, bytes], q8_0: [...], ...}}`.
     #[wasm_bindgen(js_name = packInfo)]
     pub fn pack_info(bytes: &[u8]) -> Result<JsValue, JsError> {
-        let summary = crate::pack::summary(bytes).map_err(js_error)?;
+        let summary = crate::loading::pack::summary(bytes).map_err(js_error)?;
         let plain_objects = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
         summary
             .serialize(&plain_objects)

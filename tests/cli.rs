@@ -1,21 +1,14 @@
 //! The `splade` command line: output format, errors as one line on stderr with a non-zero exit.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn splade(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_splade"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use std::path::PathBuf;
+use std::process::Output;
+
+use common::splade;
 
 fn fixture(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
+    common::fixture_dir(name).to_string_lossy().into_owned()
 }
 
 fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
@@ -193,7 +186,7 @@ fn idf_weights_follow_the_opensearch_convention() {
 /// some word pieces.
 #[test]
 fn idf_reproduces_the_fixture_query_weights_from_scifact() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/scifact/corpus.jsonl");
+    let corpus = common::root().join("../shared/data/scifact/corpus.jsonl");
     if !corpus.exists() {
         eprintln!("skipped: {} is not present", corpus.display());
         return;

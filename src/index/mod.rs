@@ -19,7 +19,6 @@
 //! [`SparseVector::dot`] adds its products, so a hit's score equals `query.dot(document)` exactly.
 
 #[cfg(not(target_arch = "wasm32"))]
-pub mod bench;
 mod format;
 
 use std::cmp::Ordering;
@@ -463,6 +462,12 @@ impl SparseIndex {
                 .then(a.token_id.cmp(&b.token_id))
         });
         Some(terms)
+    }
+
+    /// How many postings token `token` has (removed documents' included until compaction): the
+    /// work one query term costs.
+    pub fn posting_count(&self, token: u32) -> usize {
+        self.postings.get(&token).map_or(0, Vec::len)
     }
 
     /// Sizes and heap memory (allocated capacities, so what the process actually holds).

@@ -2,116 +2,134 @@
 //! `modeling_bert.py`). Token type ids are all 0, so row 0 of `token_type_embeddings` is added.
 
 use candle_core::Tensor;
+use serde::Deserialize;
 use serde_json::Value;
 
-use super::layers::{self, Activation, Embedding, LayerNorm, Linear};
-use super::{Config, MaskedLanguageModel, MlmHead, ModelInfo, Weights};
+use super::config::{self, int};
+use super::head::{HeadPaths, MlmHead};
+use super::layers::{
+    self, Activation, AttentionScaling, Embedding, LayerNorm, LayerShape, PostNormLayer,
+    PostNormPaths,
+};
+use super::model::{MaskedLanguageModel, ModelInfo};
+use super::weights::Weights;
 use crate::error::Result;
 
-struct BertLayer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
-    attention_output: Linear,
-    attention_norm: LayerNorm,
-    intermediate: Linear,
-    output: Linear,
-    output_norm: LayerNorm,
+/// `BertConfig`'s keys this model reads, with transformers' defaults.
+#[derive(Deserialize)]
+struct BertConfig {
+    #[serde(default = "absolute")]
+    position_embedding_type: String,
+    #[serde(default = "int::<768>")]
+    hidden_size: usize,
+    #[serde(default = "int::<12>")]
+    num_hidden_layers: usize,
+    #[serde(default = "int::<12>")]
+    num_attention_heads: usize,
+    #[serde(default = "int::<3072>")]
+    intermediate_size: usize,
+    #[serde(default = "int::<30522>")]
+    vocab_size: usize,
+    #[serde(default = "int::<512>")]
+    max_position_embeddings: usize,
+    #[serde(default = "int::<2>")]
+    type_vocab_size: usize,
+    #[serde(default = "config::layer_norm_eps")]
+    layer_norm_eps: f64,
+    #[serde(default = "config::gelu")]
+    hidden_act: String,
 }
+
+fn absolute() -> String {
+    "absolute".into()
+}
+
+const LAYER: PostNormPaths = PostNormPaths {
+    query: "attention.self.query",
+    key: "attention.self.key",
+    value: "attention.self.value",
+    attention_output: "attention.output.dense",
+    attention_norm: "attention.output.LayerNorm",
+    intermediate: "intermediate.dense",
+    output: "output.dense",
+    output_norm: "output.LayerNorm",
+};
+
+const HEAD: HeadPaths = HeadPaths {
+    dense: "cls.predictions.transform.dense",
+    norm: "cls.predictions.transform.LayerNorm",
+    decoder_weight: "cls.predictions.decoder.weight",
+    decoder_bias: &["cls.predictions.bias", "cls.predictions.decoder.bias"],
+};
 
 pub struct Bert {
     word_embeddings: Embedding,
     position_embeddings: Tensor,
     token_type_embedding: Option<Tensor>,
     embeddings_norm: LayerNorm,
-    layers: Vec<BertLayer>,
-    heads: usize,
-    head_dim: usize,
-    activation: Activation,
+    layers: Vec<PostNormLayer>,
+    shape: LayerShape,
     head: MlmHead,
     info: ModelInfo,
 }
 
 impl Bert {
     pub fn load(config: &Value, weights: &Weights) -> Result<Self> {
-        let c = Config(config);
-        c.require_str("position_embedding_type", "absolute", &["absolute"])?;
-        let hidden = c.usize("hidden_size", Some(768))?;
-        let n_layers = c.usize("num_hidden_layers", Some(12))?;
-        let heads = c.usize("num_attention_heads", Some(12))?;
-        let intermediate = c.usize("intermediate_size", Some(3072))?;
-        let vocab = c.usize("vocab_size", Some(30522))?;
-        let max_positions = c.usize("max_position_embeddings", Some(512))?;
-        let type_vocab = c.usize("type_vocab_size", Some(2))?;
-        let eps = c.f64("layer_norm_eps", 1e-12)?;
-        let activation = Activation::from_config("hidden_act", c.str("hidden_act", "gelu")?)?;
-        let head_dim = layers::check_heads(hidden, heads, "num_attention_heads")?;
+        let c: BertConfig = config::parse(config)?;
+        config::require(
+            "position_embedding_type",
+            &c.position_embedding_type,
+            &["absolute"],
+        )?;
+        let hidden = c.hidden_size;
+        let eps = c.layer_norm_eps;
+        let activation = Activation::from_config("hidden_act", &c.hidden_act)?;
+        layers::check_heads(hidden, c.num_attention_heads, "num_attention_heads")?;
+        let shape = LayerShape {
+            hidden,
+            intermediate: c.intermediate_size,
+            heads: c.num_attention_heads,
+            eps,
+            activation,
+            scaling: AttentionScaling::Scores,
+        };
 
         let vb = &weights.vb;
         let emb = vb.pp("bert.embeddings");
-        let word_embeddings = emb.embedding((vocab, hidden), "word_embeddings.weight")?;
-        let token_type_embedding = if type_vocab > 0 {
+        let word_embeddings =
+            Embedding::load(&emb, (c.vocab_size, hidden), "word_embeddings.weight")?;
+        let token_type_embedding = if c.type_vocab_size > 0 {
             Some(
-                emb.get((type_vocab, hidden), "token_type_embeddings.weight")?
+                emb.get((c.type_vocab_size, hidden), "token_type_embeddings.weight")?
                     .get(0)?,
             )
         } else {
             None
         };
-        let mut encoder_layers = Vec::with_capacity(n_layers);
-        for i in 0..n_layers {
-            let l = vb.pp(format!("bert.encoder.layer.{i}"));
-            encoder_layers.push(BertLayer {
-                query: Linear::load(&l.pp("attention.self.query"), hidden, hidden, true)?,
-                key: Linear::load(&l.pp("attention.self.key"), hidden, hidden, true)?,
-                value: Linear::load(&l.pp("attention.self.value"), hidden, hidden, true)?,
-                attention_output: Linear::load(
-                    &l.pp("attention.output.dense"),
-                    hidden,
-                    hidden,
-                    true,
-                )?,
-                attention_norm: LayerNorm::load(&l.pp("attention.output.LayerNorm"), hidden, eps)?,
-                intermediate: Linear::load(
-                    &l.pp("intermediate.dense"),
-                    hidden,
-                    intermediate,
-                    true,
-                )?,
-                output: Linear::load(&l.pp("output.dense"), intermediate, hidden, true)?,
-                output_norm: LayerNorm::load(&l.pp("output.LayerNorm"), hidden, eps)?,
-            });
-        }
-        let head = MlmHead::load(
-            vb,
-            "cls.predictions.transform.dense",
-            "cls.predictions.transform.LayerNorm",
-            "cls.predictions.decoder.weight",
-            &["cls.predictions.bias", "cls.predictions.decoder.bias"],
-            &word_embeddings,
-            hidden,
-            eps,
-            activation,
-        )?;
+        let encoder_layers = (0..c.num_hidden_layers)
+            .map(|i| PostNormLayer::load(&vb.pp(format!("bert.encoder.layer.{i}")), &LAYER, &shape))
+            .collect::<Result<Vec<_>>>()?;
+        let head = MlmHead::load(vb, &HEAD, &word_embeddings, hidden, eps, activation)?;
         Ok(Self {
-            position_embeddings: emb.get((max_positions, hidden), "position_embeddings.weight")?,
+            position_embeddings: emb.get(
+                (c.max_position_embeddings, hidden),
+                "position_embeddings.weight",
+            )?,
             embeddings_norm: LayerNorm::load(&emb.pp("LayerNorm"), hidden, eps)?,
             word_embeddings,
             token_type_embedding,
             layers: encoder_layers,
-            heads,
-            head_dim,
-            activation,
+            shape,
             head,
             info: ModelInfo {
                 architecture: "BertForMaskedLM".into(),
                 model_type: "bert".into(),
                 hidden_size: hidden,
-                layers: n_layers,
-                attention_heads: heads,
-                intermediate_size: intermediate,
-                vocab_size: vocab,
-                max_positions,
+                layers: c.num_hidden_layers,
+                attention_heads: c.num_attention_heads,
+                intermediate_size: c.intermediate_size,
+                vocab_size: c.vocab_size,
+                max_positions: c.max_position_embeddings,
                 parameters: weights.parameters,
             },
         })
@@ -133,24 +151,8 @@ impl MaskedLanguageModel for Bert {
         x = self.embeddings_norm.forward(&x)?;
 
         let key_bias = layers::key_padding_bias(attention_mask)?;
-        let scale = 1.0 / (self.head_dim as f64).sqrt();
         for layer in &self.layers {
-            let q = layers::split_heads(&layer.query.forward(&x)?, self.heads)?;
-            let k = layers::split_heads(&layer.key.forward(&x)?, self.heads)?;
-            let v = layers::split_heads(&layer.value.forward(&x)?, self.heads)?;
-            let context =
-                layers::merge_heads(&layers::attention(&q, &k, &v, &key_bias, Some(scale))?)?;
-            let attended = layer
-                .attention_norm
-                .forward(&(layer.attention_output.forward(&context)? + &x)?)?;
-            x = layers::map_rows(&attended, |rows| {
-                let inner = self
-                    .activation
-                    .forward(&layer.intermediate.forward(rows)?)?;
-                layer
-                    .output_norm
-                    .forward(&(layer.output.forward(&inner)? + rows)?)
-            })?;
+            x = layer.forward(&x, &key_bias, &self.shape)?;
         }
         Ok(x)
     }

@@ -2,100 +2,113 @@
 //! learned positions and no token types; queries are scaled by 1/√d before q·kᵀ.
 
 use candle_core::Tensor;
+use serde::Deserialize;
 use serde_json::Value;
 
-use super::layers::{self, Activation, Embedding, LayerNorm, Linear};
-use super::{Config, MaskedLanguageModel, MlmHead, ModelInfo, Weights};
+use super::config::{self, int};
+use super::head::{HeadPaths, MlmHead};
+use super::layers::{
+    self, Activation, AttentionScaling, Embedding, LayerNorm, LayerShape, PostNormLayer,
+    PostNormPaths,
+};
+use super::model::{MaskedLanguageModel, ModelInfo};
+use super::weights::Weights;
 use crate::error::Result;
 
 /// DistilBERT hard-codes this epsilon for every LayerNorm.
 const LAYER_NORM_EPS: f64 = 1e-12;
 
-struct DistilBertLayer {
-    q_lin: Linear,
-    k_lin: Linear,
-    v_lin: Linear,
-    out_lin: Linear,
-    sa_layer_norm: LayerNorm,
-    lin1: Linear,
-    lin2: Linear,
-    output_layer_norm: LayerNorm,
+/// `DistilBertConfig`'s keys this model reads, with transformers' defaults.
+#[derive(Deserialize)]
+struct DistilBertConfig {
+    #[serde(default = "int::<768>")]
+    dim: usize,
+    #[serde(default = "int::<6>")]
+    n_layers: usize,
+    #[serde(default = "int::<12>")]
+    n_heads: usize,
+    #[serde(default = "int::<3072>")]
+    hidden_dim: usize,
+    #[serde(default = "int::<30522>")]
+    vocab_size: usize,
+    #[serde(default = "int::<512>")]
+    max_position_embeddings: usize,
+    #[serde(default = "config::gelu")]
+    activation: String,
 }
+
+const LAYER: PostNormPaths = PostNormPaths {
+    query: "attention.q_lin",
+    key: "attention.k_lin",
+    value: "attention.v_lin",
+    attention_output: "attention.out_lin",
+    attention_norm: "sa_layer_norm",
+    intermediate: "ffn.lin1",
+    output: "ffn.lin2",
+    output_norm: "output_layer_norm",
+};
+
+const HEAD: HeadPaths = HeadPaths {
+    dense: "vocab_transform",
+    norm: "vocab_layer_norm",
+    decoder_weight: "vocab_projector.weight",
+    decoder_bias: &["vocab_projector.bias"],
+};
 
 pub struct DistilBert {
     word_embeddings: Embedding,
     position_embeddings: Tensor,
     embeddings_norm: LayerNorm,
-    layers: Vec<DistilBertLayer>,
-    heads: usize,
-    head_dim: usize,
-    activation: Activation,
+    layers: Vec<PostNormLayer>,
+    shape: LayerShape,
     head: MlmHead,
     info: ModelInfo,
 }
 
 impl DistilBert {
     pub fn load(config: &Value, weights: &Weights) -> Result<Self> {
-        let c = Config(config);
-        let dim = c.usize("dim", Some(768))?;
-        let n_layers = c.usize("n_layers", Some(6))?;
-        let heads = c.usize("n_heads", Some(12))?;
-        let hidden_dim = c.usize("hidden_dim", Some(3072))?;
-        let vocab = c.usize("vocab_size", Some(30522))?;
-        let max_positions = c.usize("max_position_embeddings", Some(512))?;
-        let activation = Activation::from_config("activation", c.str("activation", "gelu")?)?;
-        let head_dim = layers::check_heads(dim, heads, "n_heads")?;
+        let c: DistilBertConfig = config::parse(config)?;
+        let dim = c.dim;
+        let activation = Activation::from_config("activation", &c.activation)?;
+        layers::check_heads(dim, c.n_heads, "n_heads")?;
+        let shape = LayerShape {
+            hidden: dim,
+            intermediate: c.hidden_dim,
+            heads: c.n_heads,
+            eps: LAYER_NORM_EPS,
+            activation,
+            scaling: AttentionScaling::Queries,
+        };
 
         let vb = &weights.vb;
         let emb = vb.pp("distilbert.embeddings");
-        let word_embeddings = emb.embedding((vocab, dim), "word_embeddings.weight")?;
-        let mut encoder_layers = Vec::with_capacity(n_layers);
-        for i in 0..n_layers {
-            let l = vb.pp(format!("distilbert.transformer.layer.{i}"));
-            encoder_layers.push(DistilBertLayer {
-                q_lin: Linear::load(&l.pp("attention.q_lin"), dim, dim, true)?,
-                k_lin: Linear::load(&l.pp("attention.k_lin"), dim, dim, true)?,
-                v_lin: Linear::load(&l.pp("attention.v_lin"), dim, dim, true)?,
-                out_lin: Linear::load(&l.pp("attention.out_lin"), dim, dim, true)?,
-                sa_layer_norm: LayerNorm::load(&l.pp("sa_layer_norm"), dim, LAYER_NORM_EPS)?,
-                lin1: Linear::load(&l.pp("ffn.lin1"), dim, hidden_dim, true)?,
-                lin2: Linear::load(&l.pp("ffn.lin2"), hidden_dim, dim, true)?,
-                output_layer_norm: LayerNorm::load(
-                    &l.pp("output_layer_norm"),
-                    dim,
-                    LAYER_NORM_EPS,
-                )?,
-            });
-        }
-        let head = MlmHead::load(
-            vb,
-            "vocab_transform",
-            "vocab_layer_norm",
-            "vocab_projector.weight",
-            &["vocab_projector.bias"],
-            &word_embeddings,
-            dim,
-            LAYER_NORM_EPS,
-            activation,
-        )?;
+        let word_embeddings = Embedding::load(&emb, (c.vocab_size, dim), "word_embeddings.weight")?;
+        let encoder_layers = (0..c.n_layers)
+            .map(|i| {
+                let l = vb.pp(format!("distilbert.transformer.layer.{i}"));
+                PostNormLayer::load(&l, &LAYER, &shape)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let head = MlmHead::load(vb, &HEAD, &word_embeddings, dim, LAYER_NORM_EPS, activation)?;
         Ok(Self {
-            position_embeddings: emb.get((max_positions, dim), "position_embeddings.weight")?,
+            position_embeddings: emb.get(
+                (c.max_position_embeddings, dim),
+                "position_embeddings.weight",
+            )?,
             embeddings_norm: LayerNorm::load(&emb.pp("LayerNorm"), dim, LAYER_NORM_EPS)?,
             word_embeddings,
             layers: encoder_layers,
-            heads,
-            head_dim,
-            activation,
+            shape,
             head,
             info: ModelInfo {
                 architecture: "DistilBertForMaskedLM".into(),
                 model_type: "distilbert".into(),
                 hidden_size: dim,
-                layers: n_layers,
-                attention_heads: heads,
-                intermediate_size: hidden_dim,
-                vocab_size: vocab,
-                max_positions,
+                layers: c.n_layers,
+                attention_heads: c.n_heads,
+                intermediate_size: c.hidden_dim,
+                vocab_size: c.vocab_size,
+                max_positions: c.max_position_embeddings,
                 parameters: weights.parameters,
             },
         })
@@ -114,21 +127,8 @@ impl MaskedLanguageModel for DistilBert {
         let mut x = self.embeddings_norm.forward(&x)?;
 
         let key_bias = layers::key_padding_bias(attention_mask)?;
-        let q_scale = 1.0 / (self.head_dim as f64).sqrt();
         for layer in &self.layers {
-            let q = (layers::split_heads(&layer.q_lin.forward(&x)?, self.heads)? * q_scale)?;
-            let k = layers::split_heads(&layer.k_lin.forward(&x)?, self.heads)?;
-            let v = layers::split_heads(&layer.v_lin.forward(&x)?, self.heads)?;
-            let context = layers::merge_heads(&layers::attention(&q, &k, &v, &key_bias, None)?)?;
-            let attended = layer
-                .sa_layer_norm
-                .forward(&(layer.out_lin.forward(&context)? + &x)?)?;
-            x = layers::map_rows(&attended, |rows| {
-                let inner = self.activation.forward(&layer.lin1.forward(rows)?)?;
-                layer
-                    .output_layer_norm
-                    .forward(&(layer.lin2.forward(&inner)? + rows)?)
-            })?;
+            x = layer.forward(&x, &key_bias, &self.shape)?;
         }
         Ok(x)
     }

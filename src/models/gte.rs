@@ -4,11 +4,113 @@
 //! `NewConfig`'s defaults; options whose maths this file does not implement are refused by name.
 
 use candle_core::{Device, Tensor};
+use serde::Deserialize;
 use serde_json::Value;
 
+use super::config::{self, int};
+use super::head::{HeadPaths, MlmHead};
 use super::layers::{self, Activation, Embedding, LayerNorm, Linear};
-use super::{Config, MaskedLanguageModel, MlmHead, ModelInfo, Weights};
+use super::model::{MaskedLanguageModel, ModelInfo};
+use super::weights::Weights;
 use crate::error::{Error, Result};
+
+/// `NewConfig`'s keys this model reads, with its defaults.
+#[derive(Deserialize)]
+struct GteConfig {
+    #[serde(default = "rope")]
+    position_embedding_type: String,
+    #[serde(default = "layer_norm")]
+    layer_norm_type: String,
+    #[serde(default)]
+    logn_attention_scale: bool,
+    #[serde(default = "yes")]
+    pack_qkv: bool,
+    #[serde(default = "int::<768>")]
+    hidden_size: usize,
+    #[serde(default = "int::<12>")]
+    num_hidden_layers: usize,
+    #[serde(default = "int::<12>")]
+    num_attention_heads: usize,
+    #[serde(default = "int::<3072>")]
+    intermediate_size: usize,
+    #[serde(default = "int::<30528>")]
+    vocab_size: usize,
+    #[serde(default = "int::<0>")]
+    type_vocab_size: usize,
+    #[serde(default = "config::layer_norm_eps")]
+    layer_norm_eps: f64,
+    #[serde(default = "config::gelu")]
+    hidden_act: String,
+    #[serde(default = "int::<512>")]
+    max_position_embeddings: usize,
+    #[serde(default = "rope_theta")]
+    rope_theta: f64,
+    rope_scaling: Option<RopeScaling>,
+}
+
+#[derive(Deserialize)]
+struct RopeScaling {
+    #[serde(rename = "type", alias = "rope_type", default)]
+    kind: Option<Value>,
+    mixed_b: Option<Value>,
+    factor: Option<Value>,
+}
+
+fn rope() -> String {
+    "rope".into()
+}
+
+fn layer_norm() -> String {
+    "layer_norm".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn rope_theta() -> f64 {
+    10000.0
+}
+
+impl GteConfig {
+    /// The NTK factor of `rope_scaling`, if any; other scalings are refused by key.
+    fn ntk_factor(&self) -> Result<Option<f64>> {
+        let Some(scaling) = &self.rope_scaling else {
+            return Ok(None);
+        };
+        let kind = scaling.kind.as_ref().and_then(Value::as_str).unwrap_or("");
+        if kind != "ntk" {
+            return Err(Error::unsupported(
+                "rope_scaling.type",
+                format!("\"{kind}\""),
+            ));
+        }
+        if let Some(mixed_b) = scaling.mixed_b.as_ref().filter(|v| !v.is_null()) {
+            return Err(Error::unsupported("rope_scaling.mixed_b", mixed_b));
+        }
+        let factor = scaling
+            .factor
+            .as_ref()
+            .and_then(Value::as_f64)
+            .ok_or_else(|| Error::unsupported("rope_scaling.factor", "missing"))?;
+        Ok(Some(factor))
+    }
+
+    /// The longest input the RoPE cache covers: `max_position_embeddings × factor` with NTK.
+    fn max_positions(&self) -> Result<usize> {
+        Ok(match self.ntk_factor()? {
+            Some(f) if f > 1.0 => (self.max_position_embeddings as f64 * f) as usize,
+            _ => self.max_position_embeddings,
+        })
+    }
+}
+
+const HEAD: HeadPaths = HeadPaths {
+    dense: "lm_head.dense",
+    norm: "lm_head.norm",
+    decoder_weight: "lm_head.decoder.weight",
+    decoder_bias: &["lm_head.decoder.bias"],
+};
 
 struct GteLayer {
     qkv_proj: Linear,
@@ -88,77 +190,41 @@ impl RotaryTables {
     }
 }
 
-/// The RoPE settings of a config: (theta, NTK factor).
-fn rope_settings(c: &Config) -> Result<(f64, Option<f64>)> {
-    let theta = c.f64("rope_theta", 10000.0)?;
-    let factor = match c.0.get("rope_scaling") {
-        None | Some(Value::Null) => None,
-        Some(scaling) => {
-            let kind = scaling
-                .get("type")
-                .or_else(|| scaling.get("rope_type"))
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            if kind != "ntk" {
-                return Err(Error::unsupported(
-                    "rope_scaling.type",
-                    format!("\"{kind}\""),
-                ));
-            }
-            if let Some(mixed_b) = scaling.get("mixed_b").filter(|v| !v.is_null()) {
-                return Err(Error::unsupported("rope_scaling.mixed_b", mixed_b));
-            }
-            let factor = scaling
-                .get("factor")
-                .and_then(Value::as_f64)
-                .ok_or_else(|| Error::unsupported("rope_scaling.factor", "missing"))?;
-            Some(factor)
-        }
-    };
-    Ok((theta, factor))
-}
-
 impl Gte {
-    /// The longest input the RoPE cache covers: `max_position_embeddings × factor` with NTK.
-    pub fn max_positions(config: &Value) -> Result<usize> {
-        let c = Config(config);
-        let max_positions = c.usize("max_position_embeddings", Some(512))?;
-        let (_, factor) = rope_settings(&c)?;
-        Ok(match factor {
-            Some(f) if f > 1.0 => (max_positions as f64 * f) as usize,
-            _ => max_positions,
-        })
-    }
-
     pub fn load(config: &Value, weights: &Weights) -> Result<Self> {
-        let c = Config(config);
-        c.require_str("position_embedding_type", "rope", &["rope"])?;
-        c.require_str("layer_norm_type", "layer_norm", &["layer_norm"])?;
-        if c.bool("logn_attention_scale", false)? {
+        let c: GteConfig = config::parse(config)?;
+        config::require(
+            "position_embedding_type",
+            &c.position_embedding_type,
+            &["rope"],
+        )?;
+        config::require("layer_norm_type", &c.layer_norm_type, &["layer_norm"])?;
+        if c.logn_attention_scale {
             return Err(Error::unsupported("logn_attention_scale", true));
         }
-        if !c.bool("pack_qkv", true)? {
+        if !c.pack_qkv {
             return Err(Error::unsupported("pack_qkv", false));
         }
-        let hidden = c.usize("hidden_size", Some(768))?;
-        let n_layers = c.usize("num_hidden_layers", Some(12))?;
-        let heads = c.usize("num_attention_heads", Some(12))?;
-        let intermediate = c.usize("intermediate_size", Some(3072))?;
-        let vocab = c.usize("vocab_size", Some(30528))?;
-        let type_vocab = c.usize("type_vocab_size", Some(0))?;
-        let eps = c.f64("layer_norm_eps", 1e-12)?;
-        let activation = Activation::from_config("hidden_act", c.str("hidden_act", "gelu")?)?;
+        let hidden = c.hidden_size;
+        let (n_layers, heads, intermediate) = (
+            c.num_hidden_layers,
+            c.num_attention_heads,
+            c.intermediate_size,
+        );
+        let eps = c.layer_norm_eps;
+        let activation = Activation::from_config("hidden_act", &c.hidden_act)?;
         let head_dim = layers::check_heads(hidden, heads, "num_attention_heads")?;
-        let (theta, factor) = rope_settings(&c)?;
-        let inv_freq = rope_inverse_frequencies(head_dim, theta, factor);
-        let rope = RotaryTables::new(&inv_freq, Self::max_positions(config)?)?;
+        let inv_freq = rope_inverse_frequencies(head_dim, c.rope_theta, c.ntk_factor()?);
+        let max_positions = c.max_positions()?;
+        let rope = RotaryTables::new(&inv_freq, max_positions)?;
 
         let vb = &weights.vb;
         let emb = vb.pp("new.embeddings");
-        let word_embeddings = emb.embedding((vocab, hidden), "word_embeddings.weight")?;
-        let token_type_embedding = if type_vocab > 0 {
+        let word_embeddings =
+            Embedding::load(&emb, (c.vocab_size, hidden), "word_embeddings.weight")?;
+        let token_type_embedding = if c.type_vocab_size > 0 {
             Some(
-                emb.get((type_vocab, hidden), "token_type_embeddings.weight")?
+                emb.get((c.type_vocab_size, hidden), "token_type_embeddings.weight")?
                     .get(0)?,
             )
         } else {
@@ -181,17 +247,7 @@ impl Gte {
                 mlp_ln: LayerNorm::load(&l.pp("mlp_ln"), hidden, eps)?,
             });
         }
-        let head = MlmHead::load(
-            vb,
-            "lm_head.dense",
-            "lm_head.norm",
-            "lm_head.decoder.weight",
-            &["lm_head.decoder.bias"],
-            &word_embeddings,
-            hidden,
-            eps,
-            activation,
-        )?;
+        let head = MlmHead::load(vb, &HEAD, &word_embeddings, hidden, eps, activation)?;
         Ok(Self {
             embeddings_norm: LayerNorm::load(&emb.pp("LayerNorm"), hidden, eps)?,
             word_embeddings,
@@ -210,8 +266,8 @@ impl Gte {
                 layers: n_layers,
                 attention_heads: heads,
                 intermediate_size: intermediate,
-                vocab_size: vocab,
-                max_positions: Self::max_positions(config)?,
+                vocab_size: c.vocab_size,
+                max_positions,
                 parameters: weights.parameters,
             },
         })

@@ -1,15 +1,10 @@
 //! Building blocks shared by the architectures, written for parity with PyTorch float32 rather than
 //! taken from candle-nn where candle-nn differs (see each item).
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-use std::sync::Arc;
+use candle_core::{Shape, Tensor};
 
-use candle_core::quantized::{GgmlDType, QTensor};
-use candle_core::{DType, Device, Tensor};
-
-use super::q8_matrix::Q8Matrix;
-use super::weights::{StoredTensor, TensorSource};
+use super::matrix::Matrix;
+use super::weights::TensorSource;
 use crate::error::{Error, Result};
 
 /// Rows processed at once by position-wise layers (the MLP): bounds the intermediate activations of
@@ -20,116 +15,6 @@ const MAX_ROWS_PER_CHUNK: usize = 1024;
 /// 8,192-token document never materialises every head's tokens × tokens matrix (3.2 GB for GTE).
 const ATTENTION_SCORE_BUDGET: usize = 32 << 20;
 
-/// A weight matrix `[out, in]`: float32 (multiplied by candle's GEMM natively and by
-/// [`super::f32_matmul`] in wasm, as the checkpoint stores it); a linear layer's q8_0 weights, multiplied in integers
-/// ([`Q8Matrix`]); or another GGUF block format (f16, q4_k, …, and the vocabulary table in any
-/// format), which stays in that format in memory and is widened to f32 one matrix at a time for
-/// each product. Measured on splade-tiny, candle's block-format kernels were slower than widening:
-/// f16 (a scalar dot product) 20× slower than f32 natively; q8_0 (which also rounds the
-/// activations to 8 bits) 0.8× the speed of f32 in wasm and 0.9× natively.
-#[derive(Clone)]
-pub enum Matrix {
-    F32(Tensor),
-    Q8(Arc<Q8Matrix>),
-    Blocks(Arc<QTensor>),
-}
-
-impl Matrix {
-    pub fn new(stored: StoredTensor) -> Result<Self> {
-        match stored {
-            StoredTensor::Float(t) => Ok(Matrix::F32(t.to_dtype(DType::F32)?)),
-            StoredTensor::Blocks(q) if q.dtype() == GgmlDType::F32 => {
-                Ok(Matrix::F32(q.dequantize(&Device::Cpu)?))
-            }
-            StoredTensor::Blocks(q) => {
-                q.shape().dims2()?;
-                Ok(Matrix::Blocks(q))
-            }
-        }
-    }
-
-    /// A linear layer's weight: as [`Matrix::new`], but q8_0 is laid out for integer products
-    /// (the vocabulary table is not: it is looked up by rows and screened).
-    pub fn for_linear(stored: StoredTensor) -> Result<Self> {
-        match stored {
-            StoredTensor::Blocks(q) if q.dtype() == GgmlDType::Q8_0 => {
-                Ok(Matrix::Q8(Arc::new(Q8Matrix::new(&q)?)))
-            }
-            stored => Self::new(stored),
-        }
-    }
-
-    /// `(out, in)`
-    pub fn dims(&self) -> Result<(usize, usize)> {
-        Ok(match self {
-            Matrix::F32(w) => w.dims2()?,
-            Matrix::Q8(q) => q.dims(),
-            Matrix::Blocks(q) => q.shape().dims2()?,
-        })
-    }
-
-    /// `x · Wᵀ` for rows `x` `[n, in]`, giving `[n, out]`.
-    pub fn matmul_t(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(match self {
-            Matrix::F32(w) => matmul_f32(x, w)?,
-            Matrix::Q8(q) => {
-                let n = x.dim(0)?;
-                let y = q.matmul_t(&x.flatten_all()?.to_vec1::<f32>()?);
-                Tensor::from_vec(y, (n, q.dims().0), x.device())?
-            }
-            Matrix::Blocks(q) => x.matmul(&q.dequantize(&Device::Cpu)?.t()?)?,
-        })
-    }
-
-    fn to_f32(&self) -> Result<Tensor> {
-        Ok(match self {
-            Matrix::F32(w) => w.clone(),
-            Matrix::Q8(q) => Tensor::from_vec(q.dequantize(), q.dims(), &Device::Cpu)?,
-            Matrix::Blocks(q) => q.dequantize(&Device::Cpu)?,
-        })
-    }
-
-    /// The matrix for many products in a row (the MLM decoder over a document's token blocks):
-    /// block formats widened to f32 once, for the duration of the borrow.
-    pub fn for_repeated_use(&self) -> Result<Cow<'_, Matrix>> {
-        Ok(match self {
-            Matrix::F32(_) | Matrix::Q8(_) => Cow::Borrowed(self),
-            Matrix::Blocks(_) => Cow::Owned(Matrix::F32(self.to_f32()?)),
-        })
-    }
-
-    /// Rows `[n, in]` for row indices `[n]` (u32), in f32; block formats are dequantized only for
-    /// the rows asked for (a linear layer's integer layout, which nothing looks up by rows, whole).
-    pub fn rows(&self, ids: &Tensor) -> Result<Tensor> {
-        Ok(match self {
-            Matrix::F32(t) => t.index_select(ids, 0)?,
-            Matrix::Q8(_) => self.to_f32()?.index_select(ids, 0)?,
-            Matrix::Blocks(q) => q.embedding(ids)?,
-        })
-    }
-}
-
-/// `x · wᵀ` for an f32 `w` `[out, in]`: candle's GEMM natively, [`f32_matmul`] in wasm (see
-/// there why), reading `w` where it lies.
-fn matmul_f32(x: &Tensor, w: &Tensor) -> Result<Tensor> {
-    #[cfg(target_arch = "wasm32")]
-    {
-        use candle_core::{CpuStorage, Storage};
-        let (rows, columns) = w.dims2()?;
-        let xs = x.flatten_all()?.to_vec1::<f32>()?;
-        let (storage, layout) = w.storage_and_layout();
-        let y = match (&*storage, layout.contiguous_offsets()) {
-            (Storage::Cpu(CpuStorage::F32(v)), Some((start, end))) => {
-                super::f32_matmul::matmul_t(&xs, &v[start..end], columns)
-            }
-            _ => super::f32_matmul::matmul_t(&xs, &w.flatten_all()?.to_vec1::<f32>()?, columns),
-        };
-        Ok(Tensor::from_vec(y, (x.dim(0)?, rows), x.device())?)
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    Ok(x.matmul(&w.t()?)?)
-}
-
 pub struct Linear {
     weight: Matrix,
     bias: Option<Tensor>,
@@ -138,7 +23,7 @@ pub struct Linear {
 
 impl Linear {
     pub fn load(vb: &TensorSource, in_dim: usize, out_dim: usize, bias: bool) -> Result<Self> {
-        let weight = vb.matrix((out_dim, in_dim), "weight")?;
+        let weight = Matrix::load_linear(vb, (out_dim, in_dim), "weight")?;
         let bias = if bias {
             Some(vb.get(out_dim, "bias")?)
         } else {
@@ -174,8 +59,11 @@ pub struct Embedding {
 }
 
 impl Embedding {
-    pub fn new(table: Matrix) -> Self {
-        Self { table }
+    /// The table `name`, `[vocab, hidden]`.
+    pub fn load(vb: &TensorSource, shape: impl Into<Shape>, name: &str) -> Result<Self> {
+        Ok(Self {
+            table: Matrix::load_vocabulary(vb, shape, name)?,
+        })
     }
 
     /// Rows `[n, hidden]` for token ids `[n]` (u32).
@@ -243,7 +131,7 @@ impl Activation {
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(match self {
-            Self::Gelu => super::gelu::gelu_erf(x)?,
+            Self::Gelu => crate::kernels::gelu::gelu_erf(x)?,
             Self::GeluTanh => x.gelu()?,
             Self::Relu => x.relu()?,
             Self::Silu => x.silu()?,
@@ -319,40 +207,6 @@ pub fn attention(
     Ok(Tensor::cat(&outs, 2)?)
 }
 
-/// Reads a safetensors buffer into named tensors (in their stored dtype). Old checkpoints name
-/// LayerNorm parameters `gamma`/`beta`; transformers renames them to `weight`/`bias` on load, and so
-/// do we.
-pub fn read_safetensors(bytes: &[u8], source: &str) -> Result<HashMap<String, Tensor>> {
-    let tensors = candle_core::safetensors::load_buffer(bytes, &Device::Cpu).map_err(|e| {
-        Error::model(format!(
-            "`{source}` is not a valid safetensors file (truncated or corrupt?): {e}"
-        ))
-    })?;
-    Ok(tensors
-        .into_iter()
-        .map(|(name, t)| {
-            let name = if let Some(stem) = name.strip_suffix(".gamma") {
-                format!("{stem}.weight")
-            } else if let Some(stem) = name.strip_suffix(".beta") {
-                format!("{stem}.bias")
-            } else {
-                name
-            };
-            (name, t)
-        })
-        .collect())
-}
-
-/// Reads a safetensors buffer as a model's weights (see [`read_safetensors`]).
-pub fn load_safetensors(bytes: &[u8], source: &str) -> Result<super::Weights> {
-    let tensors = read_safetensors(bytes, source)?;
-    let parameters = tensors.values().map(Tensor::elem_count).sum();
-    Ok(super::Weights {
-        vb: TensorSource::from_float(tensors),
-        parameters,
-    })
-}
-
 /// Checks that the last dimension of `x` splits into `heads` heads.
 pub fn check_heads(hidden: usize, heads: usize, key: &str) -> Result<usize> {
     if heads == 0 || !hidden.is_multiple_of(heads) {
@@ -361,4 +215,89 @@ pub fn check_heads(hidden: usize, heads: usize, key: &str) -> Result<usize> {
         )));
     }
     Ok(hidden / heads)
+}
+
+/// A post-LayerNorm encoder layer, as BERT and DistilBERT have it: self-attention, residual,
+/// LayerNorm; then the MLP over chunks of rows, residual, LayerNorm.
+pub struct PostNormLayer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    attention_output: Linear,
+    attention_norm: LayerNorm,
+    intermediate: Linear,
+    output: Linear,
+    output_norm: LayerNorm,
+}
+
+/// Where a checkpoint keeps a [`PostNormLayer`]'s parameters, relative to the layer's prefix.
+pub struct PostNormPaths {
+    pub query: &'static str,
+    pub key: &'static str,
+    pub value: &'static str,
+    pub attention_output: &'static str,
+    pub attention_norm: &'static str,
+    pub intermediate: &'static str,
+    pub output: &'static str,
+    pub output_norm: &'static str,
+}
+
+/// Where the attention's `1/√head_dim` is applied. The two are equal in exact arithmetic, not in
+/// float32, and each architecture's reference does one of them.
+#[derive(Clone, Copy)]
+pub enum AttentionScaling {
+    /// To the scores `q·kᵀ` (BERT).
+    Scores,
+    /// To the queries before `q·kᵀ` (DistilBERT).
+    Queries,
+}
+
+/// The settings every layer of a model shares.
+#[derive(Clone, Copy)]
+pub struct LayerShape {
+    pub hidden: usize,
+    pub intermediate: usize,
+    pub heads: usize,
+    pub eps: f64,
+    pub activation: Activation,
+    pub scaling: AttentionScaling,
+}
+
+impl PostNormLayer {
+    pub fn load(vb: &TensorSource, paths: &PostNormPaths, shape: &LayerShape) -> Result<Self> {
+        let (hidden, intermediate, eps) = (shape.hidden, shape.intermediate, shape.eps);
+        Ok(Self {
+            query: Linear::load(&vb.pp(paths.query), hidden, hidden, true)?,
+            key: Linear::load(&vb.pp(paths.key), hidden, hidden, true)?,
+            value: Linear::load(&vb.pp(paths.value), hidden, hidden, true)?,
+            attention_output: Linear::load(&vb.pp(paths.attention_output), hidden, hidden, true)?,
+            attention_norm: LayerNorm::load(&vb.pp(paths.attention_norm), hidden, eps)?,
+            intermediate: Linear::load(&vb.pp(paths.intermediate), hidden, intermediate, true)?,
+            output: Linear::load(&vb.pp(paths.output), intermediate, hidden, true)?,
+            output_norm: LayerNorm::load(&vb.pp(paths.output_norm), hidden, eps)?,
+        })
+    }
+
+    /// `x` `[batch, len, hidden]` through the layer; `key_bias` from [`key_padding_bias`].
+    pub fn forward(&self, x: &Tensor, key_bias: &Tensor, shape: &LayerShape) -> Result<Tensor> {
+        let heads = shape.heads;
+        let scale = 1.0 / ((shape.hidden / heads) as f64).sqrt();
+        let q = split_heads(&self.query.forward(x)?, heads)?;
+        let k = split_heads(&self.key.forward(x)?, heads)?;
+        let v = split_heads(&self.value.forward(x)?, heads)?;
+        let scores = match shape.scaling {
+            AttentionScaling::Scores => attention(&q, &k, &v, key_bias, Some(scale))?,
+            AttentionScaling::Queries => attention(&(q * scale)?, &k, &v, key_bias, None)?,
+        };
+        let attended = self
+            .attention_norm
+            .forward(&(self.attention_output.forward(&merge_heads(&scores)?)? + x)?)?;
+        map_rows(&attended, |rows| {
+            let inner = shape
+                .activation
+                .forward(&self.intermediate.forward(rows)?)?;
+            self.output_norm
+                .forward(&(self.output.forward(&inner)? + rows)?)
+        })
+    }
 }

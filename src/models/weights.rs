@@ -3,10 +3,10 @@
 //!
 //! Paths work like candle's `VarBuilder`: `pp` pushes a name prefix. What differs is that a model
 //! asks for each tensor by the role it plays: a plain tensor (`get`, always float32: norms, biases,
-//! position embeddings), a weight matrix (`matrix`, multiplied by activations, may stay quantized)
-//! or the vocabulary table (`embedding`/`vocabulary_matrix`, looked up by token id and used as the
-//! MLM decoder). The roles asked for are recorded, which is how `splade convert` knows which
-//! tensors a model reads and which of them may be quantized.
+//! position embeddings), a weight matrix (`Matrix::load_linear`, multiplied by activations, may
+//! stay quantized) or the vocabulary table (`Matrix::load_vocabulary`, `Embedding::load`: looked up
+//! by token id and used as the MLM decoder). The roles asked for are recorded, which is how
+//! `splade convert` knows which tensors a model reads and which of them may be quantized.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Shape, Tensor};
 
-use super::layers::{Embedding, Matrix};
 use crate::error::{Error, Result};
 
 /// The conventional name of a GGUF storage format: `f32`, `f16`, `q8_0`, `q4_k`, …
@@ -103,8 +102,8 @@ impl TensorSource {
     /// A source whose linear-layer matrices are moved out when a model reads them, for loading
     /// only: a layer that re-lays its weights out (q8_0 for integer products) then frees the
     /// loaded copy before the next layer is read, instead of every copy living until the model is
-    /// built (a q8_0 BERT-base-sized pack peaked at 321 MiB of wasm memory, 241–289 before the
-    /// layouts existed).
+    /// built (which raised a q8_0 pack's peak wasm memory, see
+    /// `bench/results/code-measurements.md`).
     pub fn handing_over_matrices(mut self) -> Self {
         self.hand_over_matrices = true;
         self
@@ -157,7 +156,14 @@ impl TensorSource {
         self.lock().clone()
     }
 
-    fn fetch(&self, shape: Option<Shape>, name: &str, role: TensorRole) -> Result<StoredTensor> {
+    /// The tensor `name` (checked to have `shape` if given), recorded as read in `role`; the
+    /// layers' constructors ask for their matrices through this (see `Matrix::load_linear`).
+    pub fn fetch(
+        &self,
+        shape: Option<Shape>,
+        name: &str,
+        role: TensorRole,
+    ) -> Result<StoredTensor> {
         let path = self.path(name);
         let mut tensors = self.lock();
         let stored = tensors.get(&path).ok_or_else(|| {
@@ -194,23 +200,40 @@ impl TensorSource {
     pub fn get_unchecked(&self, name: &str) -> Result<Tensor> {
         self.fetch(None, name, TensorRole::Plain)?.to_f32()
     }
+}
 
-    /// A linear layer's weight: float32, or left in its block format for quantized matmuls.
-    pub fn matrix(&self, shape: impl Into<Shape>, name: &str) -> Result<Matrix> {
-        Matrix::for_linear(self.fetch(Some(shape.into()), name, TensorRole::Matrix)?)
-    }
+/// Reads a safetensors buffer into named tensors (in their stored dtype). Old checkpoints name
+/// LayerNorm parameters `gamma`/`beta`; transformers renames them to `weight`/`bias` on load, and so
+/// do we.
+pub fn read_safetensors(bytes: &[u8], source: &str) -> Result<HashMap<String, Tensor>> {
+    let tensors = candle_core::safetensors::load_buffer(bytes, &Device::Cpu).map_err(|e| {
+        Error::model(format!(
+            "`{source}` is not a valid safetensors file (truncated or corrupt?): {e}"
+        ))
+    })?;
+    Ok(tensors
+        .into_iter()
+        .map(|(name, t)| {
+            let name = if let Some(stem) = name.strip_suffix(".gamma") {
+                format!("{stem}.weight")
+            } else if let Some(stem) = name.strip_suffix(".beta") {
+                format!("{stem}.bias")
+            } else {
+                name
+            };
+            (name, t)
+        })
+        .collect())
+}
 
-    /// A `[vocab, hidden]` vocabulary projection stored apart from the word embeddings.
-    pub fn vocabulary_matrix(&self, shape: impl Into<Shape>, name: &str) -> Result<Matrix> {
-        Matrix::new(self.fetch(Some(shape.into()), name, TensorRole::Vocabulary)?)
-    }
-
-    /// The word embeddings, `[vocab, hidden]`.
-    pub fn embedding(&self, shape: impl Into<Shape>, name: &str) -> Result<Embedding> {
-        Ok(Embedding::new(Matrix::new(self.fetch(
-            Some(shape.into()),
-            name,
-            TensorRole::Vocabulary,
-        )?)?))
+impl Weights {
+    /// A safetensors buffer as a model's weights (see [`read_safetensors`]).
+    pub fn from_safetensors(bytes: &[u8], source: &str) -> Result<Self> {
+        let tensors = read_safetensors(bytes, source)?;
+        let parameters = tensors.values().map(Tensor::elem_count).sum();
+        Ok(Self {
+            vb: TensorSource::from_float(tensors),
+            parameters,
+        })
     }
 }

@@ -15,10 +15,8 @@
 
 use candle_core::quantized::{GgmlDType, QTensor};
 
+use super::int_pairs::{pack_pair, tile_index, TILE};
 use crate::error::{Error, Result};
-
-/// Output columns per tile: four SIMD vectors of four 32-bit lanes.
-const TILE: usize = 16;
 
 /// Weights per q8_0 block, and so per f32 rescaling.
 const BLOCK: usize = 32;
@@ -31,7 +29,8 @@ const STEP: usize = 2;
 
 /// Tokens multiplied by the whole matrix at a time: their 16-bit activations (up to 384 KB for
 /// 3,072 columns) stay in a 1 MB L2 cache while every tile of weights passes by. Without this a
-/// batch of 8 × 128 tokens ran at 0.75× the speed of one 128-token passage natively.
+/// batch of passages ran slower per token than one passage natively (see
+/// `bench/results/code-measurements.md`).
 const TOKENS_PER_PASS: usize = 64;
 
 /// Largest activation magnitude: a block's 32 products of at most 127·32767 fit an i32 easily.
@@ -75,7 +74,7 @@ impl Q8Matrix {
                 scales[(tile * blocks + b) * TILE + lane] = d;
                 let out = &mut packed[(tile * blocks + b) * BLOCK * TILE..][..BLOCK * TILE];
                 for (k, &byte) in block[2..].iter().enumerate() {
-                    out[((k / 2) * TILE + lane) * 2 + k % 2] = byte as i8;
+                    out[tile_index(k, lane)] = byte as i8;
                 }
             }
         }
@@ -92,11 +91,6 @@ impl Q8Matrix {
         (self.rows, self.columns)
     }
 
-    /// Bytes the weights occupy in memory.
-    pub fn bytes(&self) -> usize {
-        self.packed.len() + 4 * self.scales.len()
-    }
-
     /// The stored weights as f32 `[out, in]`, row-major.
     pub fn dequantize(&self) -> Vec<f32> {
         let blocks = self.columns / BLOCK;
@@ -107,7 +101,7 @@ impl Q8Matrix {
                 let d = self.scales[(tile * blocks + b) * TILE + lane];
                 let block = &self.packed[(tile * blocks + b) * BLOCK * TILE..];
                 for (k, v) in values.iter_mut().enumerate() {
-                    *v = d * f32::from(block[((k / 2) * TILE + lane) * 2 + k % 2]);
+                    *v = d * f32::from(block[tile_index(k, lane)]);
                 }
             }
         }
@@ -207,15 +201,14 @@ fn quantize_row(row: &[f32], packed: &mut [i32]) -> f32 {
     let inverse = 1.0 / scale;
     // Adding and subtracting 1.5·2²³ rounds to the nearest integer, ties to even, for |v| < 2²²
     // (here |v| ≤ 32767): one vectorizable add where `round_ties_even` is a libm call on
-    // baseline x86-64 (11% of the time of a BERT-base-sized model).
+    // baseline x86-64 (a noticeable share of a BERT-base-sized model's time).
     const ROUNDING: f32 = 12_582_912.0;
     let level = |x: f32| {
         let rounded = (x * inverse + ROUNDING) - ROUNDING;
         (rounded as i32).clamp(-(i16::MAX as i32), i16::MAX as i32) as i16
     };
     for (p, pair) in packed.iter_mut().zip(row.chunks_exact(2)) {
-        let (low, high) = (level(pair[0]) as u16 as u32, level(pair[1]) as u16 as u32);
-        *p = (low | (high << 16)) as i32;
+        *p = pack_pair(level(pair[0]), level(pair[1]));
     }
     scale
 }
@@ -225,32 +218,21 @@ fn quantize_row(row: &[f32], packed: &mut [i32]) -> f32 {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod kernel {
     use super::{BLOCK, STEP, TILE};
+    use crate::kernels::int_pairs::tile_sums;
     use std::arch::wasm32::*;
 
-    // Indices mirror the register tile (token i, vector j) more plainly than iterators would.
-    #[allow(clippy::needless_range_loop)]
     pub fn add_block(w: &[i8], d: &[f32], a: [&[i32]; STEP], totals: &mut [f32]) {
         assert!(a.iter().all(|a| a.len() == BLOCK / 2));
         assert!(w.len() == BLOCK * TILE && d.len() == TILE && totals.len() == STEP * TILE);
-        let mut acc = [[i32x4_splat(0); 4]; STEP];
-        for p in 0..BLOCK / 2 {
-            let x: [v128; STEP] = std::array::from_fn(|i| i32x4_splat(a[i][p]));
-            for j in 0..4 {
-                // SAFETY: `w` holds 512 i8, so the 8 at `p * 32 + j * 8` are in bounds.
-                let wj = unsafe { i16x8_load_extend_i8x8(w.as_ptr().add(p * 32 + j * 8)) };
-                for i in 0..STEP {
-                    acc[i][j] = i32x4_add(acc[i][j], i32x4_dot_i16x8(wj, x[i]));
-                }
-            }
-        }
+        let acc = tile_sums(w, a);
         for j in 0..4 {
             // SAFETY: `d` holds 16 floats and `totals` 16 per token, so 4 at `4 * j` and at
             // `i * 16 + 4 * j` are in bounds.
             unsafe {
                 let dj = v128_load(d.as_ptr().add(4 * j) as *const v128);
-                for i in 0..STEP {
+                for (i, acc) in acc.iter().enumerate() {
                     let t = totals.as_mut_ptr().add(i * TILE + 4 * j) as *mut v128;
-                    let sum = f32x4_mul(f32x4_convert_i32x4(acc[i][j]), dj);
+                    let sum = f32x4_mul(f32x4_convert_i32x4(acc[j]), dj);
                     v128_store(t, f32x4_add(v128_load(t), sum));
                 }
             }
@@ -305,29 +287,15 @@ mod kernel {
         }
     }
 
-    // Indices mirror the register tile (token i, vector j) more plainly than iterators would.
-    #[allow(clippy::needless_range_loop)]
     unsafe fn add_block_sse2(w: &[i8], d: &[f32], a: [&[i32]; STEP], totals: &mut [f32]) {
-        // SAFETY (caller): SSE2 is part of the x86-64 baseline; `w` holds 512 i8, so the 8 at
-        // `p * 32 + j * 8` are in bounds; `d` holds 16 floats and `totals` 16 per token, so 4 at
-        // `4 * j` and at `i * 16 + 4 * j` are.
-        let mut acc = [[_mm_setzero_si128(); 4]; STEP];
-        for p in 0..BLOCK / 2 {
-            let x: [__m128i; STEP] = std::array::from_fn(|i| _mm_set1_epi32(a[i][p]));
-            for j in 0..4 {
-                let bytes = _mm_loadl_epi64(w.as_ptr().add(p * 32 + j * 8) as *const __m128i);
-                // Sign extension to i16 in SSE2: each byte into a lane's high half, shifted down.
-                let wj = _mm_srai_epi16(_mm_unpacklo_epi8(bytes, bytes), 8);
-                for i in 0..STEP {
-                    acc[i][j] = _mm_add_epi32(acc[i][j], _mm_madd_epi16(wj, x[i]));
-                }
-            }
-        }
+        // SAFETY (caller): `d` holds 16 floats and `totals` 16 per token, so 4 at `4 * j` and at
+        // `i * 16 + 4 * j` are in bounds.
+        let acc = crate::kernels::int_pairs::tile_sums(w, a);
         for j in 0..4 {
             let dj = _mm_loadu_ps(d.as_ptr().add(4 * j));
-            for i in 0..STEP {
+            for (i, acc) in acc.iter().enumerate() {
                 let t = totals.as_mut_ptr().add(i * TILE + 4 * j);
-                let sum = _mm_mul_ps(_mm_cvtepi32_ps(acc[i][j]), dj);
+                let sum = _mm_mul_ps(_mm_cvtepi32_ps(acc[j]), dj);
                 _mm_storeu_ps(t, _mm_add_ps(_mm_loadu_ps(t), sum));
             }
         }
@@ -351,7 +319,7 @@ mod kernel {
 ))]
 mod scalar {
     use super::{STEP, TILE};
-    use crate::vocabulary_screen::scalar::pair_dot;
+    use crate::kernels::int_pairs::pair_dot;
 
     pub fn add_block(w: &[i8], d: &[f32], a: [&[i32]; STEP], totals: &mut [f32]) {
         for (a, totals) in a.iter().zip(totals.chunks_exact_mut(TILE)) {
@@ -371,7 +339,7 @@ use scalar as kernel;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_noise::noise;
+    use crate::kernels::test_noise::noise;
     use candle_core::{Device, Tensor};
 
     fn random_q8(rows: usize, columns: usize, seed: u64) -> (QTensor, Vec<f32>) {

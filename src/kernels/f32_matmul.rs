@@ -2,9 +2,8 @@
 //!
 //! candle's CPU matmul runs the `gemm` crate, whose wasm micro-kernel keeps 12 accumulators
 //! (3 vectors × 4 columns) and unrolls the depth loop twice: more live vectors than V8's 15
-//! usable SIMD registers, so it spills, and it ran at about 23 GFLOP/s, 40% of one core's 128-bit
-//! peak here (2 multiplies + 2 adds of 4 lanes per cycle at 3.6 GHz = 58 GFLOP/s). It also packs
-//! the weight matrix again for every product. This kernel reads `W` `[out, in]` as stored: for 2
+//! usable SIMD registers, so it spills and runs well below one core's 128-bit peak (measured in
+//! `bench/results/code-measurements.md`). It also packs the weight matrix again for every product. This kernel reads `W` `[out, in]` as stored: for 2
 //! tokens × 4 output rows it keeps 8 vectors of partial sums over runs of 4 input columns, plus 6
 //! loaded vectors, in registers, and sums each vector's lanes at the end.
 //!
@@ -126,7 +125,7 @@ fn reduce(lanes: [f32; 4], x_tail: &[f32], w_tail: &[f32]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_noise::noise;
+    use crate::kernels::test_noise::noise;
 
     /// Every output is its own token's and row's `scalar::dots`, whatever the shape: rows and
     /// tokens not multiples of the tile or of a pass, columns not a multiple of 4. And within

@@ -6,22 +6,23 @@
 //!   the root).
 //! - a Hugging Face masked-LM folder plus an OpenSearch `idf.json` as the query side (doc-v1/v2),
 //!   pooled with max + log(1 + relu).
+//!
+//! Either is read into [`ModelParts`]; nothing is built here.
 
 use serde_json::Value;
 
-use crate::document::DocumentEncoder;
-use crate::encoder::SparseEncoder;
+use super::build::{DocumentTokens, ModelParts, QueryWeights, TokenizerFile};
+use super::files::{join, ModelFiles};
 use crate::error::{Error, Result};
-use crate::files::{join, ModelFiles};
-use crate::models::{self, layers::load_safetensors};
-use crate::pooling::SpladePooling;
-use crate::query::QueryEncoder;
-use crate::tokenizer::{model_max_length, TextTokenizer};
+use crate::models::Weights;
+use crate::pooling::{PoolingConfig, SpladePooling};
+use crate::tokenizer::model_max_length;
 
-pub fn load(files: &dyn ModelFiles) -> Result<SparseEncoder> {
+/// Reads a model folder in either layout.
+pub fn read(files: &dyn ModelFiles) -> Result<ModelParts> {
     match router_folder(files)? {
-        Some(folder) => load_router(files, &folder),
-        None if files.read("config.json")?.is_some() => load_masked_lm_with_idf(files),
+        Some(folder) => read_router(files, &folder),
+        None if files.read("config.json")?.is_some() => read_masked_lm_with_idf(files),
         None => Err(Error::model(format!(
             "{} is not a model folder: expected `modules.json` + `router_config.json` \
              (a sentence-transformers SparseEncoder) or `config.json` + `model.safetensors` + \
@@ -63,30 +64,6 @@ fn router_folder(files: &dyn ModelFiles) -> Result<Option<String>> {
             )))
         }
     }
-}
-
-/// Where a model folder keeps its parts: the masked-LM module (`config.json`, `model.safetensors`,
-/// `tokenizer.json`) and, for the sentence-transformers layout, the query module.
-pub(crate) struct ModuleDirs {
-    pub document: String,
-    /// `None` for a Hugging Face masked-LM folder, whose query side is `idf.json` at the root.
-    pub query: Option<String>,
-}
-
-pub(crate) fn module_dirs(files: &dyn ModelFiles) -> Result<ModuleDirs> {
-    Ok(match router_folder(files)? {
-        Some(folder) => {
-            let routes = routes(files, &folder)?;
-            ModuleDirs {
-                document: routes.mlm,
-                query: Some(routes.query),
-            }
-        }
-        None => ModuleDirs {
-            document: String::new(),
-            query: None,
-        },
-    })
 }
 
 /// The module folders of a Router's two routes, checked to be the supported modules.
@@ -159,28 +136,36 @@ fn routes(files: &dyn ModelFiles, folder: &str) -> Result<Routes> {
     })
 }
 
-fn load_router(files: &dyn ModelFiles, folder: &str) -> Result<SparseEncoder> {
+fn read_router(files: &dyn ModelFiles, folder: &str) -> Result<ModelParts> {
     let routes = routes(files, folder)?;
     let query_dir = routes.query.as_str();
-    let (document_tokenizer, model, vocab_size) = load_masked_lm(files, &routes.mlm)?;
-    let pooling_config = files.require_json(&join(&routes.pooling, "config.json"))?;
-    let pooling = SpladePooling::from_config(&pooling_config, vocab_size)?;
+    let masked_lm = read_masked_lm(files, &routes.mlm)?;
+    let pooling =
+        PoolingConfig::parse(&files.require_json(&join(&routes.pooling, "config.json"))?)?;
 
-    let query_tokenizer = load_tokenizer(files, query_dir, None, false)?;
+    let query_tokenizer = read_tokenizer(files, query_dir)?;
+    let max_query = model_max_length(
+        files
+            .read_json(&join(query_dir, "tokenizer_config.json"))?
+            .as_ref(),
+    )
+    .unwrap_or(usize::MAX);
     let weights_path = join(query_dir, "model.safetensors");
-    let weights = load_safetensors(&files.require(&weights_path)?, &weights_path)?;
+    let weights = Weights::from_safetensors(&files.require(&weights_path)?, &weights_path)?;
     let weights = weights
         .vb
         .get_unchecked("weight")
         .and_then(|w| Ok(w.flatten_all()?.to_vec1::<f32>()?))
         .map_err(|e| Error::model(format!("`{weights_path}` needs a `weight` vector: {e}")))?;
-    Ok(SparseEncoder::new(
-        QueryEncoder::new(query_tokenizer, weights)?,
-        DocumentEncoder::new(document_tokenizer, model, pooling),
+    Ok(masked_lm.into_parts(
+        Some(query_tokenizer),
+        Some(max_query),
+        pooling,
+        QueryWeights::Vector(weights),
     ))
 }
 
-fn load_masked_lm_with_idf(files: &dyn ModelFiles) -> Result<SparseEncoder> {
+fn read_masked_lm_with_idf(files: &dyn ModelFiles) -> Result<ModelParts> {
     let idf = files.read("idf.json")?.ok_or_else(|| {
         Error::model(format!(
             "{} has a `config.json` but no `idf.json`: a Hugging Face masked-LM folder needs \
@@ -188,24 +173,60 @@ fn load_masked_lm_with_idf(files: &dyn ModelFiles) -> Result<SparseEncoder> {
             files.describe()
         ))
     })?;
-    let (document_tokenizer, model, _) = load_masked_lm(files, "")?;
-    let query_max = model_max_length(files.read_json("tokenizer_config.json")?.as_ref())
-        .unwrap_or(document_tokenizer.max_length());
-    let query_tokenizer = load_tokenizer(files, "", Some(query_max), false)?;
-    Ok(SparseEncoder::new(
-        QueryEncoder::from_idf_json(query_tokenizer, &idf)?,
-        DocumentEncoder::new(document_tokenizer, model, SpladePooling::default()),
+    let masked_lm = read_masked_lm(files, "")?;
+    // The query side tokenizes with the same file, truncated as the folder's tokenizer config
+    // says, else as the document side.
+    let max_query = model_max_length(files.read_json("tokenizer_config.json")?.as_ref());
+    Ok(masked_lm.into_parts(
+        None,
+        max_query,
+        SpladePooling::default().into(),
+        QueryWeights::IdfJson(idf.into_owned()),
     ))
 }
 
-/// Loads a transformers masked-LM module folder: returns its document tokenizer (truncating to the
-/// module's maximum sequence length), the model, and the vocabulary size.
-fn load_masked_lm(
-    files: &dyn ModelFiles,
-    dir: &str,
-) -> Result<(TextTokenizer, Box<dyn models::MaskedLanguageModel>, usize)> {
+/// A transformers masked-LM module folder, read.
+struct MaskedLm {
+    config: Value,
+    config_text: String,
+    weights: Weights,
+    weights_path: String,
+    tokenizer: TokenizerFile,
+    /// The module's maximum sequence length, if it sets one.
+    max_tokens: Option<usize>,
+}
+
+impl MaskedLm {
+    fn into_parts(
+        self,
+        query_tokenizer: Option<TokenizerFile>,
+        max_query_tokens: Option<usize>,
+        pooling: PoolingConfig,
+        query_weights: QueryWeights,
+    ) -> ModelParts {
+        ModelParts {
+            config: self.config,
+            config_text: self.config_text,
+            weights: self.weights,
+            tensors_source: format!("`{}`", self.weights_path),
+            tokenizer: self.tokenizer,
+            query_tokenizer,
+            max_document_tokens: DocumentTokens::Configured(self.max_tokens),
+            max_query_tokens,
+            pooling,
+            query_weights,
+        }
+    }
+}
+
+/// Reads a transformers masked-LM module folder: its config, weights, tokenizer and maximum
+/// sequence length.
+fn read_masked_lm(files: &dyn ModelFiles, dir: &str) -> Result<MaskedLm> {
     let config_path = join(dir, "config.json");
-    let config = files.require_json(&config_path)?;
+    let config_text = String::from_utf8(files.require(&config_path)?.into_owned())
+        .map_err(|_| Error::model(format!("`{config_path}` is not valid UTF-8")))?;
+    let config = serde_json::from_str(&config_text)
+        .map_err(|e| Error::model(format!("`{config_path}` is not valid JSON: {e}")))?;
     let weights_path = join(dir, "model.safetensors");
     let Some(bytes) = files.read(&weights_path)? else {
         let hint = if files.read(&join(dir, "pytorch_model.bin"))?.is_some() {
@@ -218,16 +239,9 @@ fn load_masked_lm(
             files.describe()
         )));
     };
-    let weights = load_safetensors(&bytes, &weights_path)?;
+    let weights = Weights::from_safetensors(&bytes, &weights_path)?;
     drop(bytes);
-    let model = models::load_model(&config, &weights).map_err(|e| match e {
-        Error::Tensor(msg) => Error::model(format!("`{weights_path}`: {msg}")),
-        other => other,
-    })?;
-    let vocab = model.head().vocab_size();
-
-    let positions = model.info().max_positions;
-    let configured = files
+    let max_tokens = files
         .read_json(&join(dir, "sentence_bert_config.json"))?
         .and_then(|c| c.get("max_seq_length").and_then(Value::as_u64))
         .map(|n| n as usize)
@@ -236,36 +250,20 @@ fn load_masked_lm(
                 .read_json(&join(dir, "tokenizer_config.json"))?
                 .as_ref(),
         ));
-    let max_length = configured.map_or(positions, |n| n.min(positions));
-    let tokenizer = load_tokenizer(files, dir, Some(max_length), true)?;
-    if tokenizer.vocab_size() > vocab {
-        return Err(Error::model(format!(
-            "`{}` has {} tokens but the model's vocabulary has only {vocab}",
-            join(dir, "tokenizer.json"),
-            tokenizer.vocab_size()
-        )));
-    }
-    Ok((tokenizer, model, vocab))
+    Ok(MaskedLm {
+        config,
+        config_text,
+        weights,
+        weights_path,
+        tokenizer: read_tokenizer(files, dir)?,
+        max_tokens,
+    })
 }
 
-/// Loads `tokenizer.json` from `dir`; the truncation length is `max_length` if given, else the
-/// folder's `tokenizer_config.json` `model_max_length` (no limit when unset, as transformers).
-fn load_tokenizer(
-    files: &dyn ModelFiles,
-    dir: &str,
-    max_length: Option<usize>,
-    add_special_tokens: bool,
-) -> Result<TextTokenizer> {
+fn read_tokenizer(files: &dyn ModelFiles, dir: &str) -> Result<TokenizerFile> {
     let path = join(dir, "tokenizer.json");
-    let json = files.require(&path)?;
-    let max_length = match max_length {
-        Some(n) => n,
-        None => model_max_length(
-            files
-                .read_json(&join(dir, "tokenizer_config.json"))?
-                .as_ref(),
-        )
-        .unwrap_or(usize::MAX),
-    };
-    TextTokenizer::from_bytes(&json, max_length, add_special_tokens, &path)
+    Ok(TokenizerFile {
+        json: files.require(&path)?.into_owned(),
+        source: path,
+    })
 }

@@ -16,13 +16,11 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use super::int_pairs::{pack_pair, tile_index, TILE};
 use crate::error::{Error, Result};
 
-/// Vocabulary entries per tile: four SIMD vectors of four 32-bit accumulators.
-const TILE: usize = 16;
-
-/// Tokens per kernel call: `STEP × 4` accumulator vectors stay in registers (3 was slower in V8:
-/// 29 against 33 docs/s for splade-tiny in Node).
+/// Tokens per kernel call: `STEP × 4` accumulator vectors stay in registers (3 was slower in V8,
+/// see `bench/results/code-measurements.md`).
 const STEP: usize = 2;
 
 /// Largest weight magnitude: weights are stored in 8 bits, half the memory of 16. That leaves more
@@ -104,7 +102,7 @@ impl VocabularyScreen {
                 bounds.push(entry);
                 let tile = &mut packed[(v / TILE) * pairs * TILE * 2..][..pairs * TILE * 2];
                 for (k, &q) in quantized.iter().enumerate() {
-                    tile[((k / 2) * TILE + v % TILE) * 2 + k % 2] = q as i8;
+                    tile[tile_index(k, v % TILE)] = q as i8;
                 }
             }
         }
@@ -245,9 +243,7 @@ impl QuantizedRows {
             max_error = max_error.max(error);
             l2 = l2.max(bounds.l2);
             for (p, pair) in quantized.chunks_exact(2).enumerate() {
-                let low = pair[0] as i16 as u16 as u32;
-                let high = pair[1] as i16 as u16 as u32;
-                packed[t * pairs + p] = (low | (high << 16)) as i32;
+                packed[t * pairs + p] = pack_pair(pair[0] as i16, pair[1] as i16);
             }
             scales.push(scale);
         }
@@ -304,30 +300,17 @@ fn rescaled_error(row: &[f32], scale: f32, quantized: &[i32]) -> (f64, f64) {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod kernel {
     use super::STEP;
+    use crate::kernels::int_pairs::tile_sums;
     use std::arch::wasm32::*;
 
-    // Indices mirror the register tile (token i, vector j) more plainly than iterators would.
-    #[allow(clippy::needless_range_loop)]
     pub fn tile_max(w: &[i8], a: [&[i32]; STEP], s: [f32; STEP], maxima: &mut [f32; 16]) {
-        let pairs = a[0].len();
-        assert!(a.iter().all(|a| a.len() == pairs) && w.len() == pairs * 32);
-        let mut acc = [[i32x4_splat(0); 4]; STEP];
-        for p in 0..pairs {
-            let x: [v128; STEP] = std::array::from_fn(|i| i32x4_splat(a[i][p]));
-            for j in 0..4 {
-                // SAFETY: `w` holds `pairs * 32` i8, so the 8 at `p * 32 + j * 8` are in bounds.
-                let wj = unsafe { i16x8_load_extend_i8x8(w.as_ptr().add(p * 32 + j * 8)) };
-                for i in 0..STEP {
-                    acc[i][j] = i32x4_add(acc[i][j], i32x4_dot_i16x8(wj, x[i]));
-                }
-            }
-        }
+        let acc = tile_sums(w, a);
         for j in 0..4 {
             let m = maxima.as_mut_ptr().wrapping_add(4 * j) as *mut v128;
             // SAFETY: `maxima` holds 16 floats, so 4 at `4 * j` are in bounds.
             let mut best = unsafe { v128_load(m) };
-            for i in 0..STEP {
-                let c = f32x4_mul(f32x4_convert_i32x4(acc[i][j]), f32x4_splat(s[i]));
+            for (acc, &s) in acc.iter().zip(&s) {
+                let c = f32x4_mul(f32x4_convert_i32x4(acc[j]), f32x4_splat(s));
                 best = f32x4_pmax(best, c);
             }
             // SAFETY: as above.
@@ -339,33 +322,19 @@ mod kernel {
 #[cfg(target_arch = "x86_64")]
 mod kernel {
     use super::STEP;
+    use crate::kernels::int_pairs::tile_sums;
     use std::arch::x86_64::*;
 
-    // Indices mirror the register tile (token i, vector j) more plainly than iterators would.
-    #[allow(clippy::needless_range_loop)]
     pub fn tile_max(w: &[i8], a: [&[i32]; STEP], s: [f32; STEP], maxima: &mut [f32; 16]) {
-        let pairs = a[0].len();
-        assert!(a.iter().all(|a| a.len() == pairs) && w.len() == pairs * 32);
-        // SAFETY: SSE2 is part of the x86-64 baseline; `w` holds `pairs * 32` i8, so the 8 at
-        // `p * 32 + j * 8` are in bounds, and `maxima` holds 16 floats, so 4 at `4 * j` are.
-        unsafe {
-            let mut acc = [[_mm_setzero_si128(); 4]; STEP];
-            for p in 0..pairs {
-                let x: [__m128i; STEP] = std::array::from_fn(|i| _mm_set1_epi32(a[i][p]));
-                for j in 0..4 {
-                    let bytes = _mm_loadl_epi64(w.as_ptr().add(p * 32 + j * 8) as *const __m128i);
-                    // Sign extension to i16 in SSE2: each byte into a lane's high half, shifted down.
-                    let wj = _mm_srai_epi16(_mm_unpacklo_epi8(bytes, bytes), 8);
-                    for i in 0..STEP {
-                        acc[i][j] = _mm_add_epi32(acc[i][j], _mm_madd_epi16(wj, x[i]));
-                    }
-                }
-            }
-            for j in 0..4 {
+        let acc = tile_sums(w, a);
+        for j in 0..4 {
+            // SAFETY: SSE2 is part of the x86-64 baseline; `maxima` holds 16 floats, so 4 at
+            // `4 * j` are in bounds.
+            unsafe {
                 let m = maxima.as_mut_ptr().add(4 * j);
                 let mut best = _mm_loadu_ps(m);
-                for i in 0..STEP {
-                    let c = _mm_mul_ps(_mm_cvtepi32_ps(acc[i][j]), _mm_set1_ps(s[i]));
+                for (acc, &s) in acc.iter().zip(&s) {
+                    let c = _mm_mul_ps(_mm_cvtepi32_ps(acc[j]), _mm_set1_ps(s));
                     best = _mm_max_ps(best, c);
                 }
                 _mm_storeu_ps(m, best);
@@ -383,21 +352,9 @@ mod kernel {
         all(target_arch = "wasm32", target_feature = "simd128")
     ))
 ))]
-pub(crate) mod scalar {
+mod scalar {
     use super::STEP;
-
-    /// `Σ_p a_p · w_p,row` for packed 16-bit pairs `a` (low half first) and a tile `w` laid out
-    /// `[pair][row of 16][2]`: the product both integer kernels (this screen and q8_0 linear
-    /// layers) compute with `dot_i16x8`.
-    pub fn pair_dot(a: &[i32], w: &[i8], row: usize) -> i32 {
-        a.iter()
-            .enumerate()
-            .map(|(p, &x)| {
-                let (lo, hi) = (x as i16 as i32, (x >> 16) as i16 as i32);
-                lo * i32::from(w[p * 32 + row * 2]) + hi * i32::from(w[p * 32 + row * 2 + 1])
-            })
-            .sum()
-    }
+    use crate::kernels::int_pairs::pair_dot;
 
     pub fn tile_max(w: &[i8], a: [&[i32]; STEP], s: [f32; STEP], maxima: &mut [f32; 16]) {
         for (e, m) in maxima.iter_mut().enumerate() {
@@ -417,7 +374,7 @@ use scalar as kernel;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_noise::noise;
+    use crate::kernels::test_noise::noise;
 
     #[test]
     fn simd_kernel_equals_its_scalar_definition() {
@@ -431,10 +388,7 @@ mod tests {
             noise(seed, pairs)
                 .iter()
                 .zip(noise(seed + 1, pairs))
-                .map(|(a, b)| {
-                    let (lo, hi) = ((a * levels as f32) as i16, (b * levels as f32) as i16);
-                    (lo as u16 as u32 | ((hi as u16 as u32) << 16)) as i32
-                })
+                .map(|(a, b)| pack_pair((a * levels as f32) as i16, (b * levels as f32) as i16))
                 .collect()
         };
         let rows: [Vec<i32>; STEP] = std::array::from_fn(|i| pack(5 + 2 * i as u64));

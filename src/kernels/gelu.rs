@@ -1,7 +1,7 @@
 //! The exact (erf) GELU, `x·½·(1 + erf(x/√2))`, in a form the compiler vectorizes.
 //!
-//! candle's `gelu_erf` calls libm's `erff` once per element: a branchy scalar function that took
-//! 10% of splade-tiny's encoding time in wasm. Here erf is a rational function of `x²` on
+//! candle's `gelu_erf` calls libm's `erff` once per element: a branchy scalar function that took a
+//! large share of splade-tiny's encoding time in wasm (see `bench/results/code-measurements.md`). Here erf is a rational function of `x²` on
 //! `[-4, 4]` (erf(±4) = ±(1 − 1.5e-8), so clamping there loses nothing in f32), the minimax
 //! approximation used by Eigen's and XLA's vectorized `erf`; it has no branches and vectorizes
 //! to four lanes in wasm SIMD. Its absolute error is 8.3e-8 in exact arithmetic and below 5e-7 as

@@ -17,8 +17,8 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::SparseIndex;
 use crate::error::{Error, Result};
+use crate::index::SparseIndex;
 use crate::sparse::SparseVector;
 
 pub const VOCAB_SIZE: usize = 30_522;
@@ -122,7 +122,7 @@ pub struct IndexBenchConfig {
 
 /// FNV-1a (32-bit) over every query's hits (id bytes, a zero byte, the score's f32 bits
 /// little-endian), so that the JavaScript benchmark can show it ranked exactly the same.
-pub fn hits_digest<'a>(hits: impl IntoIterator<Item = &'a super::Hit>) -> u32 {
+pub fn hits_digest<'a>(hits: impl IntoIterator<Item = &'a crate::index::Hit>) -> u32 {
     let mut h = 0x811C_9DC5u32;
     for hit in hits {
         let bytes = hit
@@ -198,7 +198,7 @@ pub fn run(config: &IndexBenchConfig) -> Result<serde_json::Value> {
         .map(|q| {
             q.indices()
                 .iter()
-                .map(|t| index.postings.get(t).map_or(0, Vec::len))
+                .map(|&t| index.posting_count(t))
                 .sum::<usize>()
         })
         .sum::<usize>() as f64
@@ -277,7 +277,7 @@ mod tests {
 
     #[test]
     fn hits_digest_is_fnv1a() {
-        let hit = super::super::Hit {
+        let hit = crate::index::Hit {
             id: "a".into(),
             score: 1.0,
         };
