@@ -5,6 +5,7 @@ pub mod document;
 pub mod encoder;
 pub mod error;
 pub mod eval;
+pub mod export;
 pub mod files;
 mod folder;
 pub mod idf;
