@@ -11,6 +11,8 @@ use crate::sparse::SparseVector;
 
 /// Milvus `VarChar` primary keys hold at most this many bytes.
 const MILVUS_MAX_ID_BYTES: usize = 65_535;
+/// OpenSearch and Elasticsearch refuse a document `_id` longer than 512 bytes.
+const BULK_MAX_ID_BYTES: usize = 512;
 
 /// Appends the record of document `id` (already through the engine's rules) to `out`, ending in a
 /// newline. Token-string formats need `vocab`; pgvector needs it for the dimension.
@@ -25,6 +27,12 @@ pub fn document_record(
     let field = target.field.as_str();
     match target.format {
         Format::OpenSearch | Format::OpenSearchSparseVector | Format::Elasticsearch => {
+            if id.len() > BULK_MAX_ID_BYTES {
+                return Err(Error::input(format!(
+                    "{what}: OpenSearch and Elasticsearch ids hold at most {BULK_MAX_ID_BYTES} bytes, this one has {}",
+                    id.len()
+                )));
+            }
             let keys = feature_keys(target.format, v, vocab, &what)?;
             let action = json!({"index": {"_index": target.index, "_id": id}});
             out.push_str(&action.to_string());

@@ -1,8 +1,9 @@
 //! `splade export` and `splade export-query`: read documents (or vectors, or a saved index) line by
 //! line, encode them on every core a window at a time, apply the engine's rules and write one record
-//! per input, in input order. Memory holds one window of documents, never the corpus (except with
-//! `--evaluate`, which keeps the vectors to score them).
+//! per input, in input order. Memory holds one window of documents and the ids seen (to refuse a
+//! repeated id), never the corpus's vectors (except with `--evaluate`, which keeps them to score).
 
+use std::collections::HashSet;
 use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -59,10 +60,11 @@ pub struct ExportArgs {
     /// Field (column) name of the vectors.
     #[arg(long, default_value = DEFAULT_FIELD)]
     pub field: String,
-    /// With a BEIR `--input` folder: also print (stderr) nDCG@10 etc. of the vectors as encoded
-    /// and as exported (after pruning and the engine's precision), scored like `splade eval`.
-    #[arg(long, requires = "input")]
-    pub evaluate: bool,
+    /// A BEIR folder the documents come from: also print (stderr) nDCG@10 etc. of the vectors as
+    /// given and as exported (after pruning and the engine's precision), scored like `splade eval`
+    /// with `--model`'s queries.
+    #[arg(long, requires = "model")]
+    pub evaluate: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -177,13 +179,21 @@ struct Sink<'a> {
     out: Box<dyn Write>,
     counts: RuleCounts,
     line: String,
-    /// With `--evaluate`: (id, as encoded, as exported).
+    seen: HashSet<String>,
+    /// With `--evaluate`: (id, as given, as exported).
     kept: Option<Vec<(String, SparseVector, SparseVector)>>,
 }
 
 impl Sink<'_> {
     fn write(&mut self, id: String, v: SparseVector) -> Result<()> {
         let what = format!("document `{id}`");
+        // A repeated id is kept twice by Milvus, refused by pgvector's primary key and overwritten
+        // by the others: none of them what the input meant.
+        if !self.seen.insert(id.clone()) {
+            return Err(Error::input(format!(
+                "{what} appears more than once; document ids must be unique"
+            )));
+        }
         let rules = self.target.format.document_rules();
         let exported = rules.apply(&v, self.prune, &mut self.counts, &what)?;
         self.line.clear();
@@ -241,7 +251,8 @@ pub fn export(args: &ExportArgs) -> Result<()> {
         out: writer(args.out.as_deref())?,
         counts: RuleCounts::default(),
         line: String::new(),
-        kept: args.evaluate.then(Vec::new),
+        seen: HashSet::new(),
+        kept: args.evaluate.is_some().then(Vec::new),
     };
     match (&args.input, &args.vectors, &args.from_index) {
         (Some(input), _, _) => {
@@ -310,8 +321,8 @@ pub fn export(args: &ExportArgs) -> Result<()> {
     summary["format"] = args.format.clone().into();
     summary["seconds"] = start.elapsed().as_secs_f64().into();
     eprintln!("export: {summary}");
-    if let (Some(kept), Some(input), Some(encoder)) = (sink.kept, &args.input, &encoder) {
-        evaluate(encoder, input, &kept)?;
+    if let (Some(kept), Some(dir), Some(encoder)) = (sink.kept, &args.evaluate, &encoder) {
+        evaluate(encoder, dir, &kept)?;
     }
     Ok(())
 }
@@ -327,7 +338,7 @@ fn evaluate(
     let encoded: Vec<SparseVector> = kept.iter().map(|(_, v, _)| v.clone()).collect();
     let exported: Vec<SparseVector> = kept.iter().map(|(_, _, v)| v.clone()).collect();
     let report = serde_json::json!({
-        "encoded": eval::evaluate_vectors(encoder, &data, &encoded, &ids)?,
+        "given": eval::evaluate_vectors(encoder, &data, &encoded, &ids)?,
         "exported": eval::evaluate_vectors(encoder, &data, &exported, &ids)?,
     });
     eprintln!("evaluate: {report}");
