@@ -293,7 +293,8 @@ cmd_test() {
   run_stage index node tests/js/index-binding.mjs
   run_stage demo node tests/js/demo-e2e.mjs
   run_stage engine-query node tests/js/engine-query.mjs
-  setup_engines
+  # A failed install fails the engines stage (counted in the summary) instead of ending the run.
+  setup_engines || log "engine test packages failed to install"
   run_stage engines "$ENGINES_VENV/bin/python" tests/engines/run.py
 
   log "summary"

@@ -328,13 +328,14 @@ fn cli_export_enforces_rules_and_explains_errors() {
         "twice.jsonl:2: document `x` appears more than once",
     );
     let too_many: Vec<String> = (0..16_001).map(|i| i.to_string()).collect();
+    let ones: Vec<&str> = too_many.iter().map(|_| "1").collect();
     let big = dir.join("big.jsonl");
     std::fs::write(
         &big,
         format!(
             "{{\"indices\": [{}], \"values\": [{}]}}\n",
             too_many.join(","),
-            vec!["1"; 16_001].join(",")
+            ones.join(",")
         ),
     )
     .unwrap();
