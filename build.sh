@@ -140,8 +140,9 @@ setup_engines() {
     return
   fi
   log "engine test packages: $want"
-  [[ -x "$ENGINES_VENV/bin/python" ]] || python3 -m venv "$ENGINES_VENV"
-  "$ENGINES_VENV/bin/pip" install --quiet "${ENGINES_PY_PACKAGES[@]}"
+  # Explicit returns: the caller runs this in an `||` list, where `set -e` does not apply.
+  [[ -x "$ENGINES_VENV/bin/python" ]] || python3 -m venv "$ENGINES_VENV" || return 1
+  "$ENGINES_VENV/bin/pip" install --quiet "${ENGINES_PY_PACKAGES[@]}" || return 1
   echo "$want" >"$stamp"
 }
 
