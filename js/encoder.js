@@ -167,6 +167,20 @@ export class SparseEncoder {
     return this.#raw.tokenStrings(indices instanceof Uint32Array ? indices : Uint32Array.from(indices));
   }
 
+  /**
+   * The request a search engine runs for `text`, from the inference-free query side: a JSON body to
+   * send as is (or, for pgvector, a SQL statement). The same text as `splade export-query`.
+   */
+  engineQuery(text, format, { k = 10, index = "documents", field = "embedding" } = {}) {
+    if (!Number.isInteger(k) || k < 1 || k > 0xffffffff) {
+      throw new Error(`engineQuery: k must be a positive integer, got ${k}`);
+    }
+    if (typeof this.#raw.engineQuery !== "function") {
+      throw new Error("this build of splade-wasm cannot write engine queries");
+    }
+    return this.#raw.engineQuery(text, format, k, index, field);
+  }
+
   info() {
     this.#info ??= this.#raw.info();
     return { ...this.#info };

@@ -94,10 +94,35 @@ export class SparseEncoder {
   /** Document-side token ids, with [CLS]/[SEP], truncated to the model's maximum. */
   documentTokenIds(text: string): Uint32Array;
   tokenStrings(indices: Uint32Array | number[]): string[];
+  /**
+   * The request a search engine runs for `text` (no model inference: the query side is a lookup):
+   * a JSON body to send as is, or for "pgvector" a SQL statement. Equal to `splade export-query`.
+   * Throws an Error for an unknown format or a bad option.
+   */
+  engineQuery(text: string, format: EngineFormat, options?: EngineQueryOptions): string;
   info(): ModelInfo;
   /** Lowers the document truncation length (tokens, specials included). */
   setMaxDocumentTokens(maxTokens: number): void;
   free(): void;
+}
+
+/** Engines `engineQuery` writes for (see `splade export` for the matching documents and schema). */
+export type EngineFormat =
+  | "opensearch"
+  | "opensearch-sparse-vector"
+  | "elasticsearch"
+  | "qdrant"
+  | "milvus"
+  | "pgvector"
+  | "jsonl";
+
+export interface EngineQueryOptions {
+  /** Results requested (default 10). */
+  k?: number;
+  /** Index, collection or table name (default "documents"); ASCII letters, digits, "_". */
+  index?: string;
+  /** Field or column of the vectors (default "embedding"). */
+  field?: string;
 }
 
 export interface SearchHit {

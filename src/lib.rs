@@ -11,6 +11,7 @@
 mod document;
 mod encoder;
 mod error;
+pub mod export;
 pub mod index;
 mod kernels;
 mod loading;

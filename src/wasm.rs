@@ -150,6 +150,24 @@ impl JsSparseEncoder {
             .collect()
     }
 
+    /// The request an engine searches with for `text` (inference-free query side): a JSON body,
+    /// or for pgvector a SQL statement; the same text as `splade export-query`. `format` is one of
+    /// the export formats (`opensearch`, `elasticsearch`, `qdrant`, `milvus`, `pgvector`, ...).
+    #[wasm_bindgen(js_name = engineQuery)]
+    pub fn engine_query(
+        &self,
+        text: &str,
+        format: &str,
+        k: usize,
+        index: &str,
+        field: &str,
+    ) -> Result<String, JsError> {
+        let target = crate::export::Format::parse(format)
+            .and_then(|f| crate::export::Target::new(f, index, field))
+            .map_err(js_error)?;
+        crate::export::engine_query(&self.inner, text, &target, k).map_err(js_error)
+    }
+
     /// Architecture, sizes and limits as a plain object (`hiddenSize`, `maxDocumentTokens`, …).
     pub fn info(&self) -> Result<JsValue, JsError> {
         let plain_objects = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);

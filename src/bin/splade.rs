@@ -128,6 +128,10 @@ enum Command {
         #[arg(long)]
         data: PathBuf,
     },
+    /// Write documents in a search engine's shape (or its schema, with --schema); see src/export/.
+    Export(splade_wasm::export::stream::ExportArgs),
+    /// Write query vectors as a search engine's request body (pgvector: a SQL statement).
+    ExportQuery(splade_wasm::export::stream::ExportQueryArgs),
     /// Write a randomly initialised model of a real size, for benchmarks and memory measurements.
     RandomModel {
         #[arg(long, value_enum)]
@@ -234,6 +238,8 @@ fn run(cli: Cli) -> Result<()> {
             fallback_dtype.as_deref(),
         ),
         Command::Eval { model, data } => eval(&model, &data),
+        Command::Export(args) => splade_wasm::export::stream::export(&args),
+        Command::ExportQuery(args) => splade_wasm::export::stream::export_query(&args),
         Command::RandomModel {
             architecture,
             tokenizer,

@@ -372,6 +372,27 @@ impl SparseIndex {
         Some(SparseVector::from_pairs(pairs))
     }
 
+    /// Every live document with its stored vector, in insertion order, from one pass over the
+    /// posting lists (for exporting a whole index; [`SparseIndex::get`] is per document).
+    pub fn documents(&self) -> Vec<(String, SparseVector)> {
+        let mut pairs: Vec<Vec<(u32, f32)>> = vec![Vec::new(); self.slots.len()];
+        for (&token, list) in &self.postings {
+            for p in list {
+                if self.slots[p.slot as usize].is_some() {
+                    pairs[p.slot as usize].push((token, p.weight));
+                }
+            }
+        }
+        self.slots
+            .iter()
+            .zip(pairs)
+            .filter_map(|(id, pairs)| {
+                let id = id.as_deref()?;
+                Some((id.to_string(), SparseVector::from_pairs(pairs)))
+            })
+            .collect()
+    }
+
     /// The `k` documents with the highest dot product with `query`, best first. Only documents
     /// with a positive score are hits; equal scores are ordered by id. Each score equals
     /// `query.dot(&stored_vector)` exactly.
