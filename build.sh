@@ -191,7 +191,7 @@ package_npm() {
   [[ -f pkg/splade_wasm_bg.wasm ]] || die "pkg/ is missing; run ./build.sh build"
   cp js/*.js js/*.d.ts pkg/
   cp js/README.md pkg/README.md
-  cp LICENSE pkg/LICENSE 2>/dev/null || true
+  cp LICENSE pkg/LICENSE
   node tools/package-json.mjs >pkg/package.json
 }
 

@@ -78,6 +78,20 @@ function isFileUrl(url) {
 }
 
 /**
+ * Why a fetch may have failed without an HTTP answer. A browser reports a missing CORS header exactly
+ * like a network failure, so a model on another origin names CORS first.
+ */
+function networkFailureHint(url) {
+  const here = typeof location !== "undefined" ? location.origin : null;
+  const there = new URL(url, here ?? undefined).origin;
+  if (here && here !== "null" && there !== here) {
+    return `the model is on another origin (${there}): its server must allow ${here} with an ` +
+      `Access-Control-Allow-Origin header (CORS), or you are offline`;
+  }
+  return "offline, or the server is unreachable";
+}
+
+/**
  * Downloads `url` and returns its bytes, or null for a 404 when `optional`. Reports
  * `onBytes(loadedDelta, totalOrNull)` as data arrives. Throws a clear Error for an HTTP error, an
  * HTML page instead of a file, or a body shorter or longer than its `Content-Length`.
@@ -102,7 +116,7 @@ async function download(url, { signal, onBytes, onHeaders, optional = false }) {
     if (signal?.aborted) {
       throw abortError(DOWNLOAD_ABORTED, signal);
     }
-    throw new Error(`could not download ${url}: ${err?.message ?? err} (offline?)`);
+    throw new Error(`could not download ${url}: ${err?.message ?? err} (${networkFailureHint(url)})`);
   }
   if (response.status === 404 && optional) {
     await response.body?.cancel().catch(() => {});
