@@ -175,8 +175,11 @@ export class EncoderPool {
   /** Why the pool runs on the calling thread although workers were asked for (null if it does not). */
   readonly fallbackReason: string | null;
   readonly concurrency: number;
-  /** Splits and encodes documents. */
-  encode(docs: Array<{ key: unknown; text: string }>): Promise<{ results: EncodedDocument[]; passages: number; ms: number }>;
+  /** Splits and encodes documents; "passages" encodes each text as one passage, "split" only splits. */
+  encode(
+    docs: Array<{ key: unknown; text: string }>,
+    options?: { mode?: "docs" | "passages" | "split" },
+  ): Promise<{ results: EncodedDocument[]; passages: number; ms: number }>;
   clearQueue(reason?: unknown): void;
   terminate(): void;
 }
@@ -196,9 +199,14 @@ export interface StoredDocument extends DocumentInput {
 }
 
 export interface IndexingProgress {
+  /** Documents indexed, of `total`. */
   done: number;
   total: number;
+  /** Passages encoded. */
   passages: number;
+  /** Characters encoded, of `totalChars`: the measure the estimate uses (updated every few passages). */
+  chars: number;
+  totalChars: number;
   seconds: number;
   docsPerSecond: number;
   etaSeconds: number | null;
@@ -210,6 +218,8 @@ export interface AddOptions {
   onProgress?: ((progress: IndexingProgress) => void) | null;
   /** Each batch of documents once it is searchable (e.g. to persist progress). */
   onIndexed?: ((docs: StoredDocument[]) => void | Promise<void>) | null;
+  /** Documents already indexed with the same id and text: not encoded again. */
+  onUnchanged?: ((docs: DocumentInput[]) => void) | null;
 }
 
 export interface SearchResult {
@@ -248,13 +258,20 @@ export class Search {
   private constructor();
   readonly encoder: SparseEncoder;
   readonly workers: number;
+  /** Why encoding runs on the calling thread although workers were asked for, or null. */
+  readonly workerFallback: string | null;
   /** Documents. */
   readonly size: number;
   readonly passageCount: number;
   has(id: string): boolean;
   get(id: string): StoredDocument | null;
   documents(): StoredDocument[];
-  add(docs: Iterable<DocumentInput>, options?: AddOptions): Promise<{ documents: number; passages: number; seconds: number }>;
+  /** The id of the document with exactly this text, or null. */
+  idOfText(text: string): string | null;
+  add(
+    docs: Iterable<DocumentInput>,
+    options?: AddOptions,
+  ): Promise<{ documents: number; passages: number; unchanged: number; seconds: number }>;
   remove(id: string): boolean;
   clear(): void;
   queryTerms(query: string): Array<{ tokenId: number; token: string; weight: number }>;
@@ -277,6 +294,10 @@ export interface CreateSearchOptions extends Omit<LoadOptions, "reload"> {
   model: string | URL | SparseEncoder;
   /** Encoder workers (default defaultWorkerCount(); 0 = on the calling thread). */
   workers?: number;
+  /** Where the package's worker.js is served, if a bundler moved it (Vite and webpack 5 need none). */
+  workerUrl?: string | URL | null;
+  /** Encode on the calling thread when workers cannot start (default true; see Search.workerFallback). */
+  fallback?: boolean;
   /** Passage length in tokens, special tokens included (default: the model's maximum). */
   maxPassageTokens?: number | null;
 }
@@ -319,7 +340,7 @@ export interface IndexingEventMap {
   indexed: { documents: StoredDocument[] };
   /** A checkpoint was written: the search and the queue are in the store. */
   saved: { documents: number; bytes: number; ms: number };
-  /** A run indexed everything it had. */
+  /** The queue is indexed; the totals count every run since it was last empty (pauses and resumes included). */
   done: { documents: number; passages: number; seconds: number };
   /** `cancel()` stopped a run; `dropped` documents were not indexed. */
   cancelled: { dropped: number };
@@ -351,12 +372,19 @@ export class ResumableIndexer extends EventTarget {
   readonly saveError: unknown;
   /** The current wait between checkpoints during a run (ms): longer when saving is slow. */
   readonly saveInterval: number;
+  /** Indexed documents (and removals) not in the store yet: 0 when everything searchable is saved. */
+  readonly unsaved: number;
   /** The run in progress (see the "progress" event); null when none runs. */
   readonly progress: IndexingProgress | null;
   /** Loads the saved search and queue (does not start them); an index built with another model is queued again. */
   restore(): Promise<{ documents: number; reindexing: number; error: unknown }>;
-  /** Queues and saves documents, un-pauses, and indexes them (resolves once queued). */
-  add(docs: Iterable<DocumentInput>): Promise<void>;
+  /**
+   * Queues and saves documents, un-pauses, and indexes them (resolves once queued). Identical text is
+   * indexed once: `duplicates` repeat a text indexed or queued under another id; `unchanged` are indexed as they are.
+   */
+  add(docs: Iterable<DocumentInput>): Promise<{ queued: number; unchanged: string[]; duplicates: Array<{ id: string; of: string }> }>;
+  /** Removes one document from the search, the queue and the store. */
+  remove(id: string): Promise<boolean>;
   start(): void;
   /** Pauses after the batches in flight; false when no run was in progress. */
   pause(): boolean;

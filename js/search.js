@@ -2,13 +2,10 @@
 // by document with explanations. Highlighting lives in highlight.js, the save file in search-file.js.
 import { SparseEncoder } from "./encoder.js";
 import { Highlighter } from "./highlight.js";
+import { encodeInJobs } from "./batches.js";
 import { EncoderPool, defaultWorkerCount } from "./pool.js";
 import { SearchFileError, readSearchFile, writeSearchFile } from "./search-file.js";
-import { abortError } from "./util.js";
 import { initWasm } from "./wasm.js";
-
-const JOB_DOCS = 8;
-const JOB_CHARS = 8_000;
 
 function passageId(docId, n) {
   return `${docId}#${n}`;
@@ -42,25 +39,6 @@ function normalizeDoc(doc, i) {
   return out;
 }
 
-function jobsOf(docs) {
-  const jobs = [];
-  let job = [];
-  let chars = 0;
-  for (const doc of docs) {
-    if (job.length > 0 && (job.length >= JOB_DOCS || chars + doc.text.length > JOB_CHARS)) {
-      jobs.push(job);
-      job = [];
-      chars = 0;
-    }
-    job.push(doc);
-    chars += doc.text.length;
-  }
-  if (job.length > 0) {
-    jobs.push(job);
-  }
-  return jobs;
-}
-
 async function sparseIndexClass() {
   const bindings = await initWasm();
   return bindings.SparseIndex;
@@ -75,6 +53,9 @@ export class Search {
   #passages = 0;
   #highlighter;
   #ownsEncoder;
+  // Text -> id: identical content is indexed once (the Map hashes the strings; nothing is copied).
+  #byText = new Map();
+  #partial = new Map(); // id -> passages of a long document stopped half-way (batches.js)
 
   /** Use `createSearch`. */
   constructor({ encoder, pool, Index, ownsEncoder = false }) {
@@ -93,6 +74,15 @@ export class Search {
   /** Number of workers encoding documents (0: on the calling thread). */
   get workers() {
     return this.#pool.size;
+  }
+
+  /**
+   * Why documents are encoded on the calling thread although workers were asked for (the worker
+   * script did not start: see createSearch's `workerUrl`), or null. Worth showing: the page is slow
+   * while indexing.
+   */
+  get workerFallback() {
+    return this.#pool.fallbackReason;
   }
 
   /** Number of documents. */
@@ -114,6 +104,11 @@ export class Search {
     return this.#docs.get(String(id)) ?? null;
   }
 
+  /** The id of a document whose text is exactly `text`, or null. */
+  idOfText(text) {
+    return this.#byText.get(text) ?? null;
+  }
+
   /** All documents, in the order they were added. */
   documents() {
     return [...this.#docs.values()];
@@ -124,6 +119,7 @@ export class Search {
     passages.forEach((p, n) => this.#index.add(passageId(doc.id, n), p.indices, p.values));
     this.#passages += passages.length;
     this.#docs.set(doc.id, { ...doc, passages: passages.map((p) => ({ start: p.start, end: p.end })) });
+    this.#byText.set(doc.text, doc.id);
   }
 
   #removePassages(id) {
@@ -132,25 +128,44 @@ export class Search {
       old.passages.forEach((_, n) => this.#index.remove(passageId(id, n)));
       this.#passages -= old.passages.length;
       this.#docs.delete(id);
+      if (this.#byText.get(old.text) === id) {
+        this.#byText.delete(old.text);
+      }
     }
   }
 
   /**
    * Adds (or replaces, by id) documents `[{id, text, title?, meta?}]`: splits them into passages and
-   * encodes them in the worker pool. `onProgress({done, total, passages, docsPerSecond, etaSeconds})`
-   * follows along; `onIndexed(docs)` gets each batch once it is searchable. Aborting `signal` stops
-   * after the batches in flight; it rejects with an AbortError whose `remaining` lists the documents
-   * not indexed. Resolves to `{documents, passages, seconds}`.
+   * encodes them in the worker pool, a few passages per job. A document already here with the same id
+   * and text is not encoded again (`unchanged`). `onProgress({done, total, passages, chars, totalChars,
+   * seconds, docsPerSecond, etaSeconds})` follows every job; `onIndexed(docs)` gets documents once
+   * searchable; `onUnchanged(docs)` the documents skipped as unchanged. Aborting `signal` stops after the jobs in a worker; it rejects with an AbortError whose
+   * `remaining` lists the documents not indexed (a long one keeps its encoded passages for next time).
+   * Resolves to `{documents, passages, unchanged, seconds}`.
    */
-  async add(docs, { signal = null, onProgress = null, onIndexed = null } = {}) {
-    const list = Array.from(docs, normalizeDoc);
-    const byKey = new Map(list.map((d, i) => [i, d]));
-    const jobs = jobsOf(list.map((d, i) => ({ key: i, text: d.text })));
+  async add(docs, { signal = null, onProgress = null, onIndexed = null, onUnchanged = null } = {}) {
+    const list = [];
+    let unchanged = 0;
+    // The same id twice: the last one counts, as if added one after the other.
+    const latest = new Map(Array.from(docs, normalizeDoc).map((d) => [d.id, d]));
+    for (const doc of latest.values()) {
+      const old = this.#docs.get(doc.id);
+      if (old && old.text === doc.text && old.title === doc.title && old.source === doc.source) {
+        unchanged += 1;
+      } else {
+        list.push(doc);
+      }
+    }
+    if (unchanged > 0) {
+      onUnchanged?.([...latest.values()].filter((d) => !list.includes(d)));
+    }
+    const byId = new Map(list.map((d) => [d.id, d]));
     const started = performance.now();
     const total = list.length;
+    const totalChars = list.reduce((n, d) => n + d.text.length, 0);
     let done = 0;
     let passages = 0;
-    let failure = null;
+    let chars = 0;
     const finished = new Set();
 
     const report = () => {
@@ -158,61 +173,54 @@ export class Search {
         return;
       }
       const seconds = (performance.now() - started) / 1000;
-      const rate = seconds > 0 ? done / seconds : 0;
+      const charRate = seconds > 0 ? chars / seconds : 0;
       onProgress({
         done,
         total,
         passages,
+        chars,
+        totalChars,
         seconds,
-        docsPerSecond: rate,
-        etaSeconds: rate > 0 ? (total - done) / rate : null,
+        docsPerSecond: seconds > 0 ? done / seconds : 0,
+        etaSeconds: charRate > 0 ? (totalChars - chars) / charRate : null,
       });
     };
     report();
-
-    let next = 0;
-    const lane = async () => {
-      while (next < jobs.length && failure == null && !signal?.aborted) {
-        const job = jobs[next++];
-        let out;
-        try {
-          out = await this.#pool.encode(job);
-        } catch (err) {
-          failure ??= err;
-          return;
-        }
-        const indexed = [];
-        for (const r of out.results) {
-          const doc = byKey.get(r.key);
-          this.#put(doc, r.passages);
-          finished.add(r.key);
-          indexed.push(this.#docs.get(doc.id));
-        }
-        done += out.results.length;
-        passages += out.passages;
-        try {
-          await onIndexed?.(indexed);
-        } catch (err) {
-          failure ??= err;
-        }
-        report();
+    try {
+      await encodeInJobs(
+        this.#pool,
+        list.map((d) => ({ key: d.id, text: d.text })),
+        {
+          lanes: this.#pool.concurrency,
+          signal,
+          partial: this.#partial,
+          onDone: async (id, encoded) => {
+            const doc = byId.get(id);
+            this.#put(doc, encoded);
+            finished.add(id);
+            done += 1;
+            await onIndexed?.([this.#docs.get(id)]);
+          },
+          onJob: (job) => {
+            chars += job.chars;
+            passages += job.passages;
+            report();
+          },
+        },
+      );
+    } catch (err) {
+      if (err?.name === "AbortError") {
+        err.remaining = list.filter((d) => !finished.has(d.id));
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.#pool.concurrency, jobs.length) }, lane));
-    if (failure) {
-      throw failure;
-    }
-    if (signal?.aborted && finished.size < total) {
-      const err = abortError("Indexing was stopped");
-      err.remaining = list.filter((_, i) => !finished.has(i));
       throw err;
     }
-    return { documents: done, passages, seconds: (performance.now() - started) / 1000 };
+    return { documents: done, passages, unchanged, seconds: (performance.now() - started) / 1000 };
   }
 
   /** Removes a document; returns whether it was there. */
   remove(id) {
     const had = this.#docs.has(String(id));
+    this.#partial.delete(String(id));
     this.#removePassages(String(id));
     return had;
   }
@@ -222,6 +230,8 @@ export class Search {
     this.#index.free?.();
     this.#index = new this.#Index();
     this.#docs.clear();
+    this.#byText.clear();
+    this.#partial.clear();
     this.#passages = 0;
   }
 
@@ -345,9 +355,11 @@ export class Search {
     this.#index.free?.();
     this.#index = index;
     this.#docs.clear();
+    this.#byText.clear();
     this.#passages = 0;
     for (const d of documents) {
       this.#docs.set(d.id, d);
+      this.#byText.set(d.text, d.id);
       this.#passages += d.passages.length;
     }
     return { documents: this.#docs.size, passages: this.#passages };
@@ -375,11 +387,17 @@ export class Search {
 /**
  * A ready search: loads the model (`model`: a URL of a pack or a folder ending in "/", or a
  * SparseEncoder), starts `workers` encoder workers (default: one per core, at most 4; 0 encodes on
- * the calling thread, as in Node), and returns a `Search`.
+ * the calling thread, as in Node), and returns a `Search`. `workerUrl` is where the package's
+ * worker.js is served when a bundler moved it (bundlers that understand `new Worker(new URL(...,
+ * import.meta.url))`, such as Vite and webpack 5, need none). Workers that cannot start fall back to
+ * the calling thread with a console error and `search.workerFallback` set, or reject with
+ * `fallback: false`.
  */
 export async function createSearch({
   model,
   workers = defaultWorkerCount(),
+  workerUrl = null,
+  fallback = true,
   maxPassageTokens = null,
   onProgress = null,
   signal = null,
@@ -392,6 +410,6 @@ export async function createSearch({
   const encoder = ownsEncoder
     ? await SparseEncoder.load(model, { onProgress, signal, ...(cacheName !== undefined ? { cacheName } : {}) })
     : model;
-  const [Index, pool] = await Promise.all([sparseIndexClass(), EncoderPool.create(encoder, { size: workers, maxTokens: maxPassageTokens })]);
+  const [Index, pool] = await Promise.all([sparseIndexClass(), EncoderPool.create(encoder, { size: workers, maxTokens: maxPassageTokens, workerUrl, fallback })]);
   return new Search({ encoder, pool, Index, ownsEncoder });
 }

@@ -1,6 +1,7 @@
 // A module worker with its own wasm instance and encoder: splits and encodes documents.
 // Protocol: {type: "init", module, source, maxTokens} -> {type: "ready", info};
-// {type: "encode", job, docs: [{key, text}]} -> {type: "encoded", job, results, passages, ms};
+// {type: "encode", job, docs: [{key, text}], mode} -> {type: "encoded", job, results, passages, ms}
+// (mode: see encodeDocs);
 // failures answer {type: "error", job, message}.
 import { SparseEncoder } from "./encoder.js";
 import { encodeDocs, tokenBudget } from "./encode-docs.js";
@@ -28,7 +29,7 @@ self.onmessage = async ({ data }) => {
       self.postMessage({ type: "ready", info: encoder.info() });
     } else if (data.type === "encode") {
       const started = performance.now();
-      const { results, passages } = encodeDocs(encoder, budget, data.docs);
+      const { results, passages } = encodeDocs(encoder, budget, data.docs, data.mode);
       self.postMessage(
         { type: "encoded", job: data.job, results, passages, ms: performance.now() - started },
         transferables(results),

@@ -26,7 +26,7 @@ function corpus(n, prefix = "doc") {
   return Array.from({ length: n }, (_, i) => ({
     id: `${prefix}-${i}`,
     title: `${prefix} ${i}`,
-    text: `Document ${i} is about ${TOPICS[i % TOPICS.length]}. It also mentions item number ${i} and ${TOPICS[(i * 7 + 3) % TOPICS.length]}.`,
+    text: `${prefix} document ${i} is about ${TOPICS[i % TOPICS.length]}. It also mentions item number ${i} and ${TOPICS[(i * 7 + 3) % TOPICS.length]}.`,
   }));
 }
 
@@ -295,6 +295,54 @@ t.check("the next visit carries on with it", !nextVisit.paused && nextVisit.queu
 nextVisit.start();
 await nextVisit.whenIdle();
 t.check("and finishes the work", nextVisit.search.size === 60 && suspendStore.queue.size === 0);
+
+// ---- a long document: progress, pause and resume per job of a few passages ----
+const longText = Array.from({ length: 400 }, (_, i) => `Paragraph ${i}. ${TOPICS[i % TOPICS.length]} and ${TOPICS[(i * 5 + 1) % TOPICS.length]}. ` + TOPICS[(i * 3) % TOPICS.length].repeat(3)).join("\n\n");
+const longStore = new MemoryStore();
+const longRun = await open(longStore);
+const longEvents = record(longRun);
+let pausedAt = null;
+let reportsAfterPause = 0;
+longRun.addEventListener("progress", ({ detail }) => {
+  if (pausedAt != null && longRun.running) {
+    reportsAfterPause += 1;
+  }
+  if (pausedAt == null && detail.chars > 0 && longEvents.progress.length >= 4) {
+    pausedAt = detail.chars;
+    longRun.pause();
+  }
+});
+await longRun.add([{ id: "long", title: "long", text: longText }]);
+await longRun.whenIdle();
+const beforePause = longEvents.progress.filter((p) => p.chars > 0);
+t.check("a long document reports progress before it is done", beforePause.length >= 3 && longEvents.indexed === 0, `${beforePause.length} reports`);
+t.check("with an estimate of the time left", beforePause.every((p) => p.etaSeconds != null && p.totalChars >= longText.length), JSON.stringify(beforePause[0]));
+t.check("pause acts after the job in progress, not at the end of the document", longRun.state === "paused" && reportsAfterPause <= 1 && !longRun.search.has("long"), `${reportsAfterPause} reports after pause`);
+await longRun.resume();
+await longRun.whenIdle();
+const longDoc = longRun.search.get("long");
+const [longDone] = longEvents.done;
+t.check("resume finishes the long document", longDoc != null && longDoc.passages.length > 10, longDoc?.passages.length);
+t.check("the final count covers the whole run across the pause, nothing encoded twice", longEvents.done.length === 1 && longDone.documents === 1 && longDone.passages === longDoc.passages.length, JSON.stringify(longDone));
+t.check("everything indexed is saved", longRun.unsaved === 0 && longStore.queue.size === 0);
+
+// ---- identical content is indexed once; unchanged documents are not encoded again ----
+const dupStore = new MemoryStore();
+const dup = await open(dupStore);
+const dupEvents = record(dup);
+const [one] = corpus(1, "dup");
+const firstAdd = await dup.add([one, { ...one, id: "dup-copy" }]);
+await dup.whenIdle();
+const again = await dup.add([one, { ...one, id: "dup-again" }]);
+await dup.whenIdle();
+t.check("the same text under two ids is indexed once", dup.search.size === 1 && firstAdd.duplicates.length === 1 && firstAdd.duplicates[0].of === one.id, JSON.stringify(firstAdd));
+t.check("re-adding it is neither encoded nor duplicated", dupEvents.indexed === 1 && again.unchanged[0] === one.id && again.duplicates[0]?.id === "dup-again" && again.queued === 0, JSON.stringify(again));
+await dup.add(corpus(3, "more"));
+await dup.whenIdle();
+t.check("remove takes one document out", (await dup.remove("more-1")) && !dup.search.has("more-1") && dup.search.size === 3);
+const afterRemove = await open(dupStore);
+await afterRemove.restore();
+t.check("and the removal is saved", afterRemove.search.size === 3 && !afterRemove.search.has("more-1"));
 
 for (const search of searches) {
   search.close();
