@@ -272,6 +272,7 @@ cmd_test() {
   run_stage browser node tests/js/browser-parity.mjs
   run_stage loading node tests/js/model-loading.mjs
   run_stage package node tests/js/npm-package.mjs
+  run_stage bundlers node tests/js/bundlers.mjs
   run_stage index node tests/js/index-binding.mjs
   run_stage indexing node tests/js/indexing.mjs
   run_stage demo node tests/js/demo-e2e.mjs
