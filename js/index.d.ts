@@ -424,12 +424,21 @@ export const SUPPORTED_EXTENSIONS: string[];
 export function isSupportedFile(name: string): boolean;
 /** Documents from one file's content: .txt/.md as text, .html via DOMParser (text only), .json/.jsonl records with a text field. */
 export function documentsFromText(name: string, content: string): FileDocument[];
+/** Documents from files; every file that gives none is in `skipped` with the reason (type, binary, broken JSON, empty, size). */
 export function documentsFromFiles(
   files: Iterable<File>,
   options?: { maxFileBytes?: number },
 ): Promise<{ documents: FileDocument[]; skipped: Array<{ name: string; reason: string }> }>;
 export function filesFromDataTransfer(dataTransfer: DataTransfer): Promise<File[]>;
+/** An HTML page's text and title: its main content when marked (main, one article), else the body without navigation and page chrome. */
 export function htmlToText(html: string): { title: string; text: string };
+/** Markdown as the text a reader sees: no heading marks, emphasis, link or image syntax, list markers or table pipes. */
+export function markdownToText(markdown: string): string;
+/**
+ * A file's bytes as text: UTF-8, UTF-16 with a BOM, else windows-1252 (Latin-1) rather than U+FFFD.
+ * Throws an Error whose message is the reason for bytes that are not text (a PDF, a ZIP, NUL bytes, control characters).
+ */
+export function decodeText(bytes: Uint8Array | ArrayBuffer): { text: string; encoding: string };
 
 export const DEFAULT_CACHE_NAME: string;
 /** Removes cached model files (all, or those under urlPrefix); returns how many entries went. */

@@ -6,6 +6,7 @@ import { encodeInJobs } from "./batches.js";
 import { EncoderPool, defaultWorkerCount } from "./pool.js";
 import { SearchFileError, readSearchFile, writeSearchFile } from "./search-file.js";
 import { initWasm } from "./wasm.js";
+import { QueryWords, wordsOfTerms } from "./words.js";
 
 function passageId(docId, n) {
   return `${docId}#${n}`;
@@ -52,6 +53,7 @@ export class Search {
   #docs = new Map();
   #passages = 0;
   #highlighter;
+  #queryWords;
   #ownsEncoder;
   // Text -> id: identical content is indexed once (the Map hashes the strings; nothing is copied).
   #byText = new Map();
@@ -65,6 +67,7 @@ export class Search {
     this.#index = new Index();
     this.#ownsEncoder = ownsEncoder;
     this.#highlighter = new Highlighter(encoder);
+    this.#queryWords = new QueryWords(encoder);
   }
 
   get encoder() {
@@ -235,9 +238,19 @@ export class Search {
     this.#passages = 0;
   }
 
-  /** The query as weighted tokens: `[{tokenId, token, weight}]`, heaviest first. */
+  /**
+   * What of `query` is searched: `{searchable, words: [{text, known}]}`. Words the vocabulary cannot
+   * spell (an [UNK] piece: emoji, most CJK for an English model) and punctuation are not; with none
+   * left, `searchable` is false and `search` returns no results (show "no searchable words").
+   */
+  analyzeQuery(query) {
+    const { searchable, words } = this.#queryWords.analyze(query);
+    return { searchable, words: words.map(({ text, known }) => ({ text, known })) };
+  }
+
+  /** The query as searched, as weighted tokens: `[{tokenId, token, weight}]`, heaviest first. */
   queryTerms(query) {
-    const q = this.#encoder.encodeQuery(query);
+    const q = this.#queryWords.analyze(query);
     const tokens = q.indices.length ? this.#encoder.tokenStrings(q.indices) : [];
     return Array.from(q.indices, (tokenId, i) => ({ tokenId, token: tokens[i], weight: q.values[i] })).sort(
       (a, b) => b.weight - a.weight,
@@ -250,7 +263,7 @@ export class Search {
    * `candidates` best passages (default `max(50, 5k)`) are grouped by document.
    */
   search(query, { k = 10, candidates = null } = {}) {
-    const q = this.#encoder.encodeQuery(query);
+    const q = this.#queryWords.analyze(query);
     if (q.indices.length === 0 || this.#passages === 0) {
       return [];
     }
@@ -285,23 +298,24 @@ export class Search {
 
   /**
    * Why a passage matched: `{score, terms: [{tokenId, token, queryWeight, documentWeight,
-   * contribution, expansion}]}`, largest contribution first. `expansion` marks a term the passage
-   * does not contain as a token: the model added it.
+   * contribution, expansion}], words}`, largest contribution first. `expansion` marks a term the passage
+   * does not contain as a token: the model added it. `words` groups the tokens by the query word they
+   * came from (`[{word, contribution, related, pieces}]`; `related`: the passage does not use the word).
    */
   explain(id, query, { passage = 0 } = {}) {
     const doc = this.#docs.get(String(id));
     const p = doc?.passages[passage];
     if (!p) {
-      return { score: 0, terms: [] };
+      return { score: 0, terms: [], words: [] };
     }
-    const q = this.#encoder.encodeQuery(query);
+    const q = this.#queryWords.analyze(query);
     const raw = q.indices.length ? this.#index.explain(passageId(doc.id, passage), q.indices, q.values) : [];
     const tokens = raw.length ? this.#encoder.tokenStrings(Uint32Array.from(raw, (t) => t.tokenId)) : [];
     const present = new Set(this.#encoder.documentTokenIds(doc.text.slice(p.start, p.end)));
     const terms = raw
       .map((t, i) => ({ ...t, token: tokens[i], expansion: !present.has(t.tokenId) }))
       .sort((a, b) => b.contribution - a.contribution);
-    return { score: terms.reduce((s, t) => s + t.contribution, 0), terms };
+    return { score: terms.reduce((s, t) => s + t.contribution, 0), terms, words: wordsOfTerms(q, terms) };
   }
 
   /**
@@ -313,13 +327,23 @@ export class Search {
   }
 
   /**
-   * A window of about `maxChars` of a result's passage around its densest highlights:
-   * `{text, start, end, highlights: [[start, end]] (relative to text), clippedStart, clippedEnd}`.
+   * A window of about `maxChars` of a result's passage centred on the words that contributed most to
+   * its score, those words marked: `{text, start, end, highlights: [[start, end]] (relative to text),
+   * weights, clippedStart, clippedEnd}`.
    */
   snippet(id, query, { passage = 0, maxChars = 360 } = {}) {
     const doc = this.#docs.get(String(id));
     const p = doc?.passages[passage];
-    return p ? this.#highlighter.snippet(doc.text, p, query, { maxChars }) : null;
+    if (!p) {
+      return null;
+    }
+    const contributions = new Map();
+    for (const t of this.explain(id, query, { passage }).terms) {
+      if (!t.expansion) {
+        contributions.set(t.tokenId, t.contribution);
+      }
+    }
+    return this.#highlighter.contributionSnippet(doc.text, p, contributions, { maxChars });
   }
 
   /**
