@@ -239,12 +239,24 @@ export interface ExplainedTerm extends TermContribution {
   expansion: boolean;
 }
 
+export interface ExplainedWord {
+  /** The query word (lower case), or a token no query word accounts for. */
+  word: string;
+  contribution: number;
+  /** The passage does not use the word: the model judged it related. */
+  related: boolean;
+  /** Its tokens ("hi", "##jack" for "hijack"). */
+  pieces: ExplainedTerm[];
+}
+
 export interface Snippet {
   text: string;
   start: number;
   end: number;
   /** [start, end) ranges within `text`. */
   highlights: Array<[number, number]>;
+  /** Each highlight's contribution to the score (Search.snippet). */
+  weights?: number[];
   clippedStart: boolean;
   clippedEnd: boolean;
 }
@@ -270,20 +282,26 @@ export class Search {
   idOfText(text: string): string | null;
   add(
     docs: Iterable<DocumentInput>,
-    options?: AddOptions,
+    options?: AddOptions & { reencode?: boolean },
   ): Promise<{ documents: number; passages: number; unchanged: number; seconds: number }>;
   remove(id: string): boolean;
   clear(): void;
   queryTerms(query: string): Array<{ tokenId: number; token: string; weight: number }>;
   /** Top k documents, each scored by its best passage. */
   search(query: string, options?: { k?: number; candidates?: number | null }): SearchResult[];
-  explain(id: string, query: string, options?: { passage?: number }): { score: number; terms: ExplainedTerm[] };
+  /** Token contributions, and the same grouped by the query word they came from. */
+  explain(id: string, query: string, options?: { passage?: number }): { score: number; terms: ExplainedTerm[]; words: ExplainedWord[] };
   highlights(text: string, query: string, options?: { from?: number; to?: number; minWeight?: number }): Array<[number, number]>;
   snippet(id: string, query: string, options?: { passage?: number; maxChars?: number }): Snippet | null;
   /** Documents, passages and index as one checksummed file. */
   save(): Promise<Uint8Array>;
   /** Replaces the contents; throws SearchFileError for a foreign, corrupt or other-model file. */
-  load(bytes: Uint8Array | ArrayBuffer, options?: { allowOtherModel?: boolean }): Promise<{ documents: number; passages: number }>;
+  load(
+    bytes: Uint8Array | ArrayBuffer,
+    options?: { allowOtherModel?: boolean; allowSameVocabulary?: boolean },
+  ): Promise<{ documents: number; passages: number; otherModel: boolean }>;
+  /** What of a query is searched: words the vocabulary cannot spell and punctuation are not. */
+  analyzeQuery(query: string): { searchable: boolean; words: Array<{ text: string; known: boolean }> };
   /** The documents of a saved file, without its index (to index them again with another model). */
   static documentsInFile(bytes: Uint8Array | ArrayBuffer): Promise<Array<DocumentInput & { source?: string }>>;
   close(): void;

@@ -151,7 +151,13 @@ export class ResumableIndexer extends EventTarget {
     let reindex = [];
     if (bytes) {
       try {
-        result.documents = (await this.#search.load(bytes)).documents;
+        // Another model with the same vocabulary: its index answers searches until it is re-encoded.
+        const loaded = await this.#search.load(bytes, { allowSameVocabulary: true });
+        result.documents = loaded.documents;
+        if (loaded.otherModel) {
+          reindex = this.#search.documents().map(({ passages, ...doc }) => doc);
+          result.reindexing = reindex.length;
+        }
       } catch (err) {
         if (err instanceof SearchFileError && err.otherModel) {
           // The model changed since the index was built: its vectors are useless, its documents are not.
@@ -256,7 +262,9 @@ export class ResumableIndexer extends EventTarget {
     this.#run = run;
     this.#emit("change");
     try {
+      // Queued documents are encoded even when an index holds them: they may be another model's vectors.
       await this.#search.add(docs, {
+        reencode: true,
         signal: run.controller.signal,
         onProgress: (p) => {
           run.done = p.done;

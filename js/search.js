@@ -6,7 +6,7 @@ import { encodeInJobs } from "./batches.js";
 import { EncoderPool, defaultWorkerCount } from "./pool.js";
 import { SearchFileError, readSearchFile, writeSearchFile } from "./search-file.js";
 import { initWasm } from "./wasm.js";
-import { QueryWords, wordsOfTerms } from "./words.js";
+import { QueryWords, vocabularyFingerprint, wordsOfTerms } from "./words.js";
 
 function passageId(docId, n) {
   return `${docId}#${n}`;
@@ -54,6 +54,7 @@ export class Search {
   #passages = 0;
   #highlighter;
   #queryWords;
+  #vocabularyHash = null;
   #ownsEncoder;
   // Text -> id: identical content is indexed once (the Map hashes the strings; nothing is copied).
   #byText = new Map();
@@ -142,18 +143,18 @@ export class Search {
    * encodes them in the worker pool, a few passages per job. A document already here with the same id
    * and text is not encoded again (`unchanged`). `onProgress({done, total, passages, chars, totalChars,
    * seconds, docsPerSecond, etaSeconds})` follows every job; `onIndexed(docs)` gets documents once
-   * searchable; `onUnchanged(docs)` the documents skipped as unchanged. Aborting `signal` stops after the jobs in a worker; it rejects with an AbortError whose
+   * searchable; `onUnchanged(docs)` the documents skipped as unchanged (`reencode` encodes them too). Aborting `signal` stops after the jobs in a worker; it rejects with an AbortError whose
    * `remaining` lists the documents not indexed (a long one keeps its encoded passages for next time).
    * Resolves to `{documents, passages, unchanged, seconds}`.
    */
-  async add(docs, { signal = null, onProgress = null, onIndexed = null, onUnchanged = null } = {}) {
+  async add(docs, { signal = null, onProgress = null, onIndexed = null, onUnchanged = null, reencode = false } = {}) {
     const list = [];
     let unchanged = 0;
     // The same id twice: the last one counts, as if added one after the other.
     const latest = new Map(Array.from(docs, normalizeDoc).map((d) => [d.id, d]));
     for (const doc of latest.values()) {
       const old = this.#docs.get(doc.id);
-      if (old && old.text === doc.text && old.title === doc.title && old.source === doc.source) {
+      if (!reencode && old && old.text === doc.text && old.title === doc.title && old.source === doc.source) {
         unchanged += 1;
       } else {
         list.push(doc);
@@ -353,19 +354,27 @@ export class Search {
   async save() {
     return writeSearchFile({
       documents: [...this.#docs.values()],
-      model: { fingerprint: await this.#encoder.fingerprint(), info: this.#encoder.info() },
+      model: { fingerprint: await this.#encoder.fingerprint(), vocabulary: await this.#vocabulary(), info: this.#encoder.info() },
       indexBytes: this.#index.save(),
     });
   }
 
+  async #vocabulary() {
+    this.#vocabularyHash ??= vocabularyFingerprint(this.#encoder);
+    return this.#vocabularyHash;
+  }
+
   /**
    * Replaces the contents with a file from `save()`. Throws a `SearchFileError` for a file that is
-   * not one, is corrupt, or was built with another model (unless `allowOtherModel`).
+   * not one, is corrupt, or was built with another model (unless `allowOtherModel`, or
+   * `allowSameVocabulary` and the other model has this one's vocabulary: its index stays searchable
+   * while the documents are encoded again). `otherModel` in the result says the vectors are another model's.
    */
-  async load(bytes, { allowOtherModel = false } = {}) {
+  async load(bytes, { allowOtherModel = false, allowSameVocabulary = false } = {}) {
     const { header, documents, indexBytes } = await readSearchFile(bytes);
-    const fingerprint = await this.#encoder.fingerprint();
-    if (!allowOtherModel && header.model?.fingerprint !== fingerprint) {
+    const otherModel = header.model?.fingerprint !== (await this.#encoder.fingerprint());
+    const sameVocabulary = allowSameVocabulary && header.model?.vocabulary === (await this.#vocabulary());
+    if (otherModel && !allowOtherModel && !sameVocabulary) {
       throw new SearchFileError("this index was built with a different model; re-index the documents with this one", {
         otherModel: true,
       });
@@ -386,7 +395,7 @@ export class Search {
       this.#byText.set(d.text, d.id);
       this.#passages += d.passages.length;
     }
-    return { documents: this.#docs.size, passages: this.#passages };
+    return { documents: this.#docs.size, passages: this.#passages, otherModel };
   }
 
   /**

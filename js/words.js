@@ -84,3 +84,15 @@ export function wordsOfTerms(analysis, terms) {
   }
   return out.sort((a, b) => b.contribution - a.contribution);
 }
+
+/**
+ * A hash of the model's vocabulary (its token strings in id order): two models with the same one put
+ * the same token ids in their vectors, so an index of one can be searched with the other's queries
+ * while it is re-encoded (a q8_0 and an f32 pack of one model, say).
+ */
+export async function vocabularyFingerprint(encoder) {
+  const n = encoder.info().vocabSize;
+  const tokens = encoder.tokenStrings(Uint32Array.from({ length: n }, (_, i) => i));
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(tokens.join("\n")));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}

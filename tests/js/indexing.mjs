@@ -109,11 +109,14 @@ function atFirstBatch(indexer, fn) {
 }
 
 /** The saved file with another model's fingerprint (checksum recomputed), as an older model would have left it. */
-function withOtherModel(bytes) {
+function withOtherModel(bytes, { otherVocabulary = false } = {}) {
   const buf = Buffer.from(bytes);
   const headerLength = buf.readUInt32LE(12);
   const header = JSON.parse(buf.subarray(16, 16 + headerLength).toString("utf8"));
   header.model.fingerprint = "0".repeat(64);
+  if (otherVocabulary) {
+    header.model.vocabulary = "1".repeat(64);
+  }
   const newHeader = Buffer.from(JSON.stringify(header));
   const length = Buffer.alloc(4);
   length.writeUInt32LE(newHeader.length);
@@ -229,13 +232,25 @@ t.check("what the failed save missed is restored", (await afterFail.restore()).d
 
 // ---- a saved index from another model is indexed again ----
 const otherStore = new MemoryStore();
-otherStore.state = withOtherModel(store.state);
+otherStore.state = withOtherModel(store.state, { otherVocabulary: true });
 const other = await open(otherStore);
 const otherRestore = await other.restore();
 t.check("another model's index: its documents are queued again", otherRestore.documents === 0 && otherRestore.reindexing === 40 && other.queued === 40, JSON.stringify(otherRestore));
 other.start();
 await other.whenIdle();
 t.check("and indexed with this model", other.search.size === 40 && otherStore.queue.size === 0 && topIds(other.search, "red planet atmosphere") === redPlanet);
+// Same vocabulary (a q8_0 and an f32 pack of one model): the old index answers until the new one is done.
+const sameVocabStore = new MemoryStore();
+sameVocabStore.state = withOtherModel(store.state);
+const sameVocab = await open(sameVocabStore);
+const sameVocabEvents = record(sameVocab);
+const sameVocabRestore = await sameVocab.restore();
+t.check("another model with this vocabulary: the old index stays searchable", sameVocabRestore.documents === 40 && sameVocabRestore.reindexing === 40 && topIds(sameVocab.search, "red planet atmosphere") === redPlanet, JSON.stringify(sameVocabRestore));
+sameVocab.start();
+await sameVocab.whenIdle();
+t.check("while every document is encoded again with this model", sameVocabEvents.indexed === 40 && sameVocab.search.size === 40 && sameVocabStore.queue.size === 0);
+const sameVocabReload = await open(sameVocabStore);
+t.check("after which the saved index is this model's", (await sameVocabReload.restore()).reindexing === 0);
 const corruptStore = new MemoryStore();
 corruptStore.state = new TextEncoder().encode("not a search file at all, just some bytes that are long enough");
 const corrupt = await open(corruptStore);

@@ -24,8 +24,16 @@ export function mountLibrary({ app, notice, results }) {
     els.summary.dataset.passages = String(search.passageCount);
     let text = n === 0 ? "Nothing indexed yet." : `${plural(n, "document")} · ${plural(search.passageCount, "passage")}`;
     if (n > 0) {
-      const saved = indexer?.persistent && indexer.saveError == null;
-      text += saved ? " · saved in this browser" : " · not saved in this browser";
+      // "Saved" only once a checkpoint holds every searchable document.
+      let saved = "not saved in this browser";
+      if (indexer?.persistent && indexer.saveError == null) {
+        saved = indexer.unsaved > 0 ? `saving… (${plural(indexer.unsaved, "document")} not saved yet)` : "saved in this browser";
+        if (indexer.unsaved === 0 && app.persisted === false) {
+          saved += " (the browser may clear it when space runs low)";
+        }
+      }
+      els.summary.dataset.saved = String(indexer?.persistent === true && indexer.saveError == null && indexer.unsaved === 0);
+      text += ` · ${saved}`;
     }
     els.summary.textContent = text;
     els.exportBtn.disabled = n === 0;
