@@ -277,6 +277,7 @@ cmd_test() {
   run_stage indexing node tests/js/indexing.mjs
   run_stage text node tests/js/text-and-queries.mjs
   run_stage demo node tests/js/demo-e2e.mjs
+  run_stage hostile node tests/js/hostile.mjs
 
   log "summary"
   local i failed=0

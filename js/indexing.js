@@ -7,13 +7,11 @@
 import { Search } from "./search.js";
 import { Checkpointer } from "./checkpoints.js";
 import { sortOutDuplicates } from "./duplicates.js";
+import { charsOf, runProgress } from "./progress.js";
 import { SearchFileError } from "./search-file.js";
 
 const PAUSED_SETTING = "paused";
 
-function charsOf(docs) {
-  return docs.reduce((n, d) => n + d.text.length, 0);
-}
 
 /** An event of a ResumableIndexer; `detail` says what happened (see index.d.ts). */
 export class IndexingEvent extends Event {
@@ -106,26 +104,7 @@ export class ResumableIndexer extends EventTarget {
    * the queue was last empty. Null when none runs.
    */
   get progress() {
-    const run = this.#run;
-    if (!run) {
-      return null;
-    }
-    const session = this.#session;
-    const runSeconds = (performance.now() - run.started) / 1000;
-    const seconds = session.seconds + runSeconds;
-    const chars = session.chars + run.chars;
-    const left = run.totalChars - run.chars + charsOf(this.#pending);
-    const rate = runSeconds > 0 && run.chars > 0 ? run.chars / runSeconds : 0;
-    return {
-      done: session.documents + run.done,
-      total: session.documents + run.total + this.#pending.length,
-      passages: session.passages + run.passages,
-      chars,
-      totalChars: chars + left,
-      seconds,
-      docsPerSecond: seconds > 0 ? (session.documents + run.done) / seconds : 0,
-      etaSeconds: rate > 0 ? left / rate : null,
-    };
+    return this.#run ? runProgress(this.#session, this.#run, this.#pending) : null;
   }
 
   #emit(type, detail = null) {
@@ -271,6 +250,7 @@ export class ResumableIndexer extends EventTarget {
           run.passages = p.passages;
           run.chars = p.chars;
           run.totalChars = p.totalChars;
+          run.eta = p.etaSeconds;
           this.#emit("progress", this.progress);
         },
         onUnchanged: (same) => this.#checkpoints.indexed(same.map((d) => d.id)),

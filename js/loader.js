@@ -77,18 +77,13 @@ function isFileUrl(url) {
   return url.protocol === "file:";
 }
 
-/**
- * Why a fetch may have failed without an HTTP answer. A browser reports a missing CORS header exactly
- * like a network failure, so a model on another origin names CORS first.
- */
+// A browser reports a missing CORS header like a network failure: on another origin, name CORS first.
 function networkFailureHint(url) {
-  const here = typeof location !== "undefined" ? location.origin : null;
-  const there = new URL(url, here ?? undefined).origin;
-  if (here && here !== "null" && there !== here) {
-    return `the model is on another origin (${there}): its server must allow ${here} with an ` +
-      `Access-Control-Allow-Origin header (CORS), or you are offline`;
-  }
-  return "offline, or the server is unreachable";
+  const here = typeof location !== "undefined" ? location.origin : "null";
+  const there = new URL(url, here === "null" ? undefined : here).origin;
+  return here !== "null" && there !== here
+    ? `the model is on another origin (${there}): its server must allow ${here} with an Access-Control-Allow-Origin header (CORS), or you are offline`
+    : "offline, or the server is unreachable";
 }
 
 /**

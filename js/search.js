@@ -3,6 +3,7 @@
 import { SparseEncoder } from "./encoder.js";
 import { Highlighter } from "./highlight.js";
 import { encodeInJobs } from "./batches.js";
+import { normalizeDoc } from "./progress.js";
 import { EncoderPool, defaultWorkerCount } from "./pool.js";
 import { SearchFileError, readSearchFile, writeSearchFile } from "./search-file.js";
 import { initWasm } from "./wasm.js";
@@ -15,29 +16,6 @@ function passageId(docId, n) {
 function splitPassageId(pid) {
   const cut = pid.lastIndexOf("#");
   return [pid.slice(0, cut), Number(pid.slice(cut + 1))];
-}
-
-function normalizeDoc(doc, i) {
-  if (doc == null || typeof doc !== "object") {
-    throw new TypeError(`document ${i} must be an object {id, text, title?, meta?}`);
-  }
-  if (typeof doc.text !== "string") {
-    throw new TypeError(`document ${i} (${doc.id ?? "no id"}) has no text string`);
-  }
-  if (doc.id == null || String(doc.id) === "") {
-    throw new TypeError(`document ${i} has no id`);
-  }
-  const out = { id: String(doc.id), text: doc.text };
-  if (doc.title != null && doc.title !== "") {
-    out.title = String(doc.title);
-  }
-  if (doc.source != null && doc.source !== "") {
-    out.source = String(doc.source);
-  }
-  if (doc.meta != null) {
-    out.meta = doc.meta;
-  }
-  return out;
 }
 
 async function sparseIndexClass() {
@@ -172,12 +150,16 @@ export class Search {
     let chars = 0;
     const finished = new Set();
 
+    // The rate is measured from the first job's end: before it lie the workers' start and the split
+    // of a long document, which would make the first estimates far too long.
+    let clock = null; // {at, chars}
     const report = () => {
       if (!onProgress) {
         return;
       }
-      const seconds = (performance.now() - started) / 1000;
-      const charRate = seconds > 0 ? chars / seconds : 0;
+      const now = performance.now();
+      const seconds = (now - started) / 1000;
+      const charRate = clock && now > clock.at ? (chars - clock.chars) / ((now - clock.at) / 1000) : 0;
       onProgress({
         done,
         total,
@@ -208,6 +190,7 @@ export class Search {
           onJob: (job) => {
             chars += job.chars;
             passages += job.passages;
+            clock ??= { at: performance.now(), chars };
             report();
           },
         },

@@ -14,7 +14,10 @@ function transferables(results) {
   const out = [];
   for (const r of results) {
     for (const p of r.passages) {
-      out.push(p.indices.buffer, p.values.buffer);
+      // "split" jobs answer offsets only.
+      if (p.indices) {
+        out.push(p.indices.buffer, p.values.buffer);
+      }
     }
   }
   return out;

@@ -331,7 +331,8 @@ await longRun.add([{ id: "long", title: "long", text: longText }]);
 await longRun.whenIdle();
 const beforePause = longEvents.progress.filter((p) => p.chars > 0);
 t.check("a long document reports progress before it is done", beforePause.length >= 3 && longEvents.indexed === 0, `${beforePause.length} reports`);
-t.check("with an estimate of the time left", beforePause.every((p) => p.etaSeconds != null && p.totalChars >= longText.length), JSON.stringify(beforePause[0]));
+// The first job's time holds the start-up (and the split), so the estimate starts from the second.
+t.check("with an estimate of the time left from the second job on", beforePause[0].etaSeconds === null && beforePause.slice(1).every((p) => p.etaSeconds > 0 && p.totalChars >= longText.length), JSON.stringify(beforePause.slice(0, 2)));
 t.check("pause acts after the job in progress, not at the end of the document", longRun.state === "paused" && reportsAfterPause <= 1 && !longRun.search.has("long"), `${reportsAfterPause} reports after pause`);
 await longRun.resume();
 await longRun.whenIdle();

@@ -33,6 +33,7 @@ export function mountIndexing({ app }) {
       els.progress.max = Math.max(p.totalChars, 1);
       els.progress.value = p.chars;
       els.progress.dataset.done = String(p.done);
+      els.progress.dataset.chars = String(p.chars);
       if (STOPPING_TEXT[indexer.stopping]) {
         els.text.textContent = STOPPING_TEXT[indexer.stopping];
         return;

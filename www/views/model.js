@@ -33,6 +33,9 @@ export function mountModel({ modelUrl, app }) {
    * (null when unknown, e.g. offline). Shown instead of a fixed guess that missed the wasm.
    */
   async function downloadBytes() {
+    if (modelUrl.endsWith("/")) {
+      return null; // a model folder: its size is the sum of its manifest, not one HEAD away
+    }
     try {
       const sizes = await Promise.all(
         [modelUrl, new URL("../pkg/splade_wasm_bg.wasm", import.meta.url)].map(async (url) => {
