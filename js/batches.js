@@ -23,7 +23,8 @@ class JobPlanner {
 
   constructor(pool, docs, partial) {
     this.#pool = pool;
-    this.#docs = docs;
+    // Short documents first: many become searchable while a long one would hold them back for minutes.
+    this.#docs = [...docs.filter((d) => d.text.length <= JOB_CHARS), ...docs.filter((d) => d.text.length > JOB_CHARS)];
     this.#partial = partial;
   }
 
