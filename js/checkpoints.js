@@ -20,6 +20,7 @@ export class Checkpointer {
   #maxInterval;
   #interval;
   error = null;
+  saved = 0; // documents in the last good checkpoint
 
   constructor(search, store, emit, { minSaveInterval, maxSaveInterval }) {
     this.#search = search;
@@ -75,13 +76,16 @@ export class Checkpointer {
       this.#doneIds = [];
       this.#changed = false;
       const started = performance.now();
+      // Search.save takes its snapshot before its first await: this count is what the file holds.
+      const documents = this.#search.size;
       try {
         const bytes = await this.#search.save();
         await this.#store.saveState(bytes, ids);
         this.error = null;
+        this.saved = documents;
         const took = performance.now() - started;
         this.#interval = Math.min(this.#maxInterval, Math.max(this.#minInterval, SAVE_BACKOFF * took));
-        this.#emit("saved", { documents: this.#search.size, bytes: bytes.length, ms: took });
+        this.#emit("saved", { documents, bytes: bytes.length, ms: took });
       } catch (error) {
         this.#doneIds = ids.concat(this.#doneIds);
         this.#changed ||= changed;

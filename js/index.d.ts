@@ -356,7 +356,7 @@ export interface IndexingEventMap {
   progress: IndexingProgress;
   /** A batch of documents is searchable. */
   indexed: { documents: StoredDocument[] };
-  /** A checkpoint was written: the search and the queue are in the store. */
+  /** A checkpoint was written: the search (`documents` of them) and the queue are in the store. */
   saved: { documents: number; bytes: number; ms: number };
   /** The queue is indexed; the totals count every run since it was last empty (pauses and resumes included). */
   done: { documents: number; passages: number; seconds: number };
@@ -392,6 +392,8 @@ export class ResumableIndexer extends EventTarget {
   readonly saveInterval: number;
   /** Indexed documents (and removals) not in the store yet: 0 when everything searchable is saved. */
   readonly unsaved: number;
+  /** Documents the store held after the last good checkpoint of this session. */
+  readonly savedDocuments: number;
   /** The run in progress (see the "progress" event); null when none runs. */
   readonly progress: IndexingProgress | null;
   /** Loads the saved search and queue (does not start them); an index built with another model is queued again. */

@@ -97,6 +97,11 @@ export class ResumableIndexer extends EventTarget {
     return this.#checkpoints.unsaved;
   }
 
+  /** Documents the store held after the last good checkpoint (of this session). */
+  get savedDocuments() {
+    return this.#checkpoints.saved;
+  }
+
   /**
    * The run in progress: `{done, total, passages, chars, totalChars, seconds, docsPerSecond,
    * etaSeconds}`, updated after every job of a few passages. `total`, `totalChars` and the estimate
@@ -147,6 +152,7 @@ export class ResumableIndexer extends EventTarget {
         }
       }
     }
+    this.#checkpoints.saved = this.#search.size; // what the store held
     this.#pending = await this.#store.queued();
     this.#paused = (await this.#store.getSetting(PAUSED_SETTING)) === true;
     if (reindex.length > 0) {
@@ -398,6 +404,7 @@ export class ResumableIndexer extends EventTarget {
     await this.stop();
     this.#search.clear();
     this.#checkpoints.forget();
+    this.#checkpoints.saved = 0;
     try {
       await this.#store?.clear();
       await this.#store?.setSetting(PAUSED_SETTING, false);

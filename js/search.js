@@ -335,10 +335,13 @@ export class Search {
    * with the documents and the model's fingerprint, the SparseIndex bytes, and a SHA-256 of all before it.
    */
   async save() {
+    // Documents and index are taken together before the first await: indexing goes on meanwhile.
+    const documents = [...this.#docs.values()];
+    const indexBytes = this.#index.save();
     return writeSearchFile({
-      documents: [...this.#docs.values()],
+      documents,
       model: { fingerprint: await this.#encoder.fingerprint(), vocabulary: await this.#vocabulary(), info: this.#encoder.info() },
-      indexBytes: this.#index.save(),
+      indexBytes,
     });
   }
 

@@ -92,6 +92,8 @@ async function runInChromium(browser, label, out) {
     t.check(`${label}: the encoder workers start`, result?.workers > 0 && result.workerFallback == null, JSON.stringify(result));
     t.check(`${label}: search works`, result?.best === "mars", result?.best);
     t.check(`${label}: no console error or warning`, problems.length === 0, problems.join(" | "));
+    mkdirSync(path.join(ROOT, ".cache/screenshots"), { recursive: true });
+    await page.screenshot({ path: path.join(ROOT, `.cache/screenshots/bundled-${label.toLowerCase()}.png`) });
   } finally {
     await page.close();
     await server.close();
