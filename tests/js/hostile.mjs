@@ -190,7 +190,7 @@ try {
     (n) => {
       const s = document.getElementById("library-summary").dataset;
       const running = !document.getElementById("indexing").hidden;
-      return running && s.saved === "true" && Number(s.documents) > n ? Number(s.documents) : false;
+      return running && Number(s.savedDocuments) > n ? Number(s.savedDocuments) : false;
     },
     base2,
     { timeout: 300_000, polling: 50 },
