@@ -106,6 +106,7 @@ try {
   await page.waitForSelector("#indexing", { state: "hidden", timeout: 120_000 });
   const skipped = await page.$$eval("#skipped-list li", (items) => items.map((li) => ({ name: li.querySelector(".skipped-name").textContent, reason: li.querySelector(".skipped-reason").textContent })));
   await page.click("#browse summary");
+  await page.waitForSelector("#browse-list li[data-id]");
   const ids = await page.$$eval("#browse-list li[data-id]", (items) => items.map((li) => li.dataset.id));
   const base = path.basename(FOLDER);
   for (const [name, spec] of Object.entries(files)) {
@@ -169,6 +170,7 @@ try {
     await page.click(`#suggestions .chip >> nth=${i}`);
     await page.waitForSelector("#results .result");
     await page.click("#results .result:first-child .why summary");
+    await page.waitForSelector("#results .result:first-child .why-body > *");
     // The top word the passage uses ("related terms" are not in it, so they cannot be marked).
     const rows = await page.$$eval("#results .result:first-child .why-table tbody tr", (trs) => trs.map((tr) => ({ word: tr.dataset.word, related: tr.querySelector(".badge") != null })));
     const top = rows.find((r) => !r.related)?.word ?? null;
