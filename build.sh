@@ -210,7 +210,7 @@ package_npm() {
   [[ -f pkg/splade_wasm_bg.wasm ]] || die "pkg/ is missing; run ./build.sh build"
   cp js/*.js js/*.d.ts pkg/
   cp js/README.md pkg/README.md
-  cp LICENSE pkg/LICENSE 2>/dev/null || true
+  cp LICENSE pkg/LICENSE
   node tools/package-json.mjs >pkg/package.json
 }
 
@@ -291,9 +291,12 @@ cmd_test() {
   run_stage browser node tests/js/browser-parity.mjs
   run_stage loading node tests/js/model-loading.mjs
   run_stage package node tests/js/npm-package.mjs
+  run_stage bundlers node tests/js/bundlers.mjs
   run_stage index node tests/js/index-binding.mjs
   run_stage indexing node tests/js/indexing.mjs
+  run_stage text node tests/js/text-and-queries.mjs
   run_stage demo node tests/js/demo-e2e.mjs
+  run_stage hostile node tests/js/hostile.mjs
   run_stage engine-query node tests/js/engine-query.mjs
   # A failed install fails the engines stage (counted in the summary) instead of ending the run.
   setup_engines || log "engine test packages failed to install"

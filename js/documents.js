@@ -1,15 +1,15 @@
-// Turning files into documents `{id, title, text, meta?}`: plain text and Markdown as they are, HTML
-// as its text (parsed with DOMParser into an inert document; nothing runs or loads), JSON and JSON
-// lines with a text field. Works on File objects (browser) and on {name, text} pairs anywhere.
+// Turning files into documents `{id, title, text, meta?}`: plain text as it is, Markdown and HTML as
+// the text a reader sees (markup.js; HTML parsed into an inert document: nothing runs or loads), JSON
+// and JSON lines with a text field. Bytes are decoded (UTF-8, UTF-16, windows-1252) and binary files
+// refused (decode.js). Every file left out is reported with its reason.
+import { SkippedFile, decodeText, unsupportedReason } from "./decode.js";
+import { htmlToText, markdownToText } from "./markup.js";
 
 export const SUPPORTED_EXTENSIONS = [".txt", ".text", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".ndjson"];
 
 const TEXT_FIELDS = ["text", "body", "content", "contents", "passage", "abstract"];
 const ID_FIELDS = ["_id", "id", "docid", "doc_id"];
 const TITLE_FIELDS = ["title", "name", "heading"];
-const BLOCK_TAGS =
-  "p,div,section,article,header,footer,main,aside,nav,h1,h2,h3,h4,h5,h6,li,dt,dd,blockquote,pre,table,tr,figure,figcaption,address,hr,br";
-
 function extension(name) {
   const dot = name.lastIndexOf(".");
   return dot === -1 ? "" : name.slice(dot).toLowerCase();
@@ -18,34 +18,6 @@ function extension(name) {
 export function isSupportedFile(name) {
   const base = name.split("/").pop();
   return !base.startsWith(".") && SUPPORTED_EXTENSIONS.includes(extension(base));
-}
-
-/** Collapses spaces inside lines and runs of blank lines; keeps paragraph breaks. */
-function tidy(text) {
-  return text
-    .replace(/\r\n?/g, "\n")
-    .replace(/[ \t\f\v\u00a0]+/g, " ")
-    .replace(/ *\n */g, "\n")
-    .replace(/\n{3,}/g, "\n\n")
-    .trim();
-}
-
-/** The text of an HTML document and its title, via DOMParser (inert: no scripts, no loads). */
-export function htmlToText(html) {
-  if (typeof DOMParser === "undefined") {
-    throw new Error("reading HTML needs DOMParser (a browser)");
-  }
-  const doc = new DOMParser().parseFromString(html, "text/html");
-  const title = doc.querySelector("title")?.textContent?.trim() ?? "";
-  for (const el of doc.querySelectorAll("script,style,noscript,template,head,svg,iframe,object")) {
-    el.remove();
-  }
-  // textContent runs block elements together: give each one a paragraph break first.
-  for (const el of doc.body?.querySelectorAll(BLOCK_TAGS) ?? []) {
-    el.before(doc.createTextNode("\n\n"));
-    el.after(doc.createTextNode("\n\n"));
-  }
-  return { title, text: tidy(doc.body?.textContent ?? "") };
 }
 
 function firstString(record, fields) {
@@ -124,35 +96,51 @@ export function documentsFromText(name, content) {
     });
     return docs;
   }
-  const text = content.replace(/\r\n?/g, "\n").trim();
+  let text = content.replace(/\r\n?/g, "\n").trim();
   let title = base;
   if (ext === ".md" || ext === ".markdown") {
-    title = /^#\s+(.+)$/m.exec(text)?.[1]?.trim() || base;
+    title = markdownToText(/^#\s+(.+)$/m.exec(text)?.[1] ?? "").trim() || base;
+    text = markdownToText(text);
   }
   return text ? [{ id: name, title, text, source: name }] : [];
 }
 
 /**
  * Documents from File objects (from an <input type=file>, a folder pick, or a drop). Returns
- * `{documents, skipped: [{name, reason}]}`; unsupported and unreadable files are skipped, not fatal.
+ * `{documents, skipped: [{name, reason}]}`: every file that gives no document is listed with why (an
+ * unsupported type, binary data, broken JSON, no text, too large); none of them is fatal.
  */
 export async function documentsFromFiles(files, { maxFileBytes = 64 * 1024 * 1024 } = {}) {
   const documents = [];
   const skipped = [];
   for (const file of files) {
     const name = file.webkitRelativePath || file.relativePath || file.name;
+    const base = name.split("/").pop();
+    if (base.startsWith(".")) {
+      skipped.push({ name, reason: "a hidden file" });
+      continue;
+    }
     if (!isSupportedFile(name)) {
-      skipped.push({ name, reason: "unsupported file type" });
+      skipped.push({ name, reason: unsupportedReason(extension(base), SUPPORTED_EXTENSIONS) });
       continue;
     }
     if (file.size > maxFileBytes) {
       skipped.push({ name, reason: `larger than ${Math.round(maxFileBytes / 1e6)} MB` });
       continue;
     }
+    if (file.size === 0) {
+      skipped.push({ name, reason: "an empty file" });
+      continue;
+    }
     try {
-      documents.push(...documentsFromText(name, await file.text()));
+      const { text } = decodeText(new Uint8Array(await file.arrayBuffer()));
+      const docs = documentsFromText(name, text);
+      if (docs.length === 0) {
+        skipped.push({ name, reason: "no text in it" });
+      }
+      documents.push(...docs);
     } catch (err) {
-      skipped.push({ name, reason: err?.message ?? String(err) });
+      skipped.push({ name, reason: err instanceof SkippedFile ? err.message : err?.message ?? String(err) });
     }
   }
   return { documents, skipped };

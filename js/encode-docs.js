@@ -3,11 +3,17 @@
 import { splitPassages, tokenBudget } from "./passages.js";
 
 /**
- * `docs`: `[{key, text}]`. Returns `[{key, passages: [{start, end, indices, values}]}]` and the
- * number of passages. All of a call's passages go to one `encodeDocuments` call (batched by length).
+ * `docs`: `[{key, text}]`. Returns `{results: [{key, passages: [{start, end, indices?, values?}]}],
+ * passages}`. `mode`: "docs" splits each text and encodes its passages; "passages" encodes each text
+ * as one passage (already split: a long document is sent in pieces so that progress, pause and
+ * cancel act between small jobs); "split" only splits (offsets, no vectors). All of a call's
+ * passages go to one `encodeDocuments` call (batched by length).
  */
-export function encodeDocs(encoder, budget, docs) {
-  const split = docs.map((doc) => splitPassages(doc.text, budget));
+export function encodeDocs(encoder, budget, docs, mode = "docs") {
+  const split = docs.map((doc) => (mode === "passages" ? [{ start: 0, end: doc.text.length }] : splitPassages(doc.text, budget)));
+  if (mode === "split") {
+    return { results: docs.map((doc, i) => ({ key: doc.key, passages: split[i] })), passages: 0 };
+  }
   const texts = [];
   split.forEach((passages, i) => {
     for (const p of passages) {

@@ -71,6 +71,40 @@ export class Highlighter {
   }
 
   /**
+   * A window of about `maxChars` of `text`'s passage around the words that contributed most to its
+   * score. `contributions` maps token ids the passage contains to their share of the score; a word is
+   * marked when one of its tokens brought at least `minShare` of the largest contribution, and the
+   * window holds the largest sum of marked words' contributions (always the top word's).
+   * Same shape as `snippet`, plus `weights` (each highlight's contribution).
+   */
+  contributionSnippet(text, passage, contributions, { maxChars = 360, minShare = 0.1 } = {}) {
+    const top = Math.max(0, ...contributions.values());
+    const marks = [];
+    if (top > 0) {
+      const part = text.slice(passage.start, passage.end);
+      for (const m of part.matchAll(WORD)) {
+        const key = this.#tokensOf(m[0]);
+        const weight = key === "" ? 0 : Math.max(0, ...key.split(",").map((id) => contributions.get(Number(id)) ?? 0));
+        if (weight >= minShare * top) {
+          const s = passage.start + m.index;
+          marks.push([s, s + m[0].length, weight]);
+        }
+      }
+    }
+    const { start, end } = heaviestWindow(text, passage, marks, maxChars);
+    const inside = marks.filter(([s, e]) => s >= start && e <= end);
+    return {
+      text: text.slice(start, end),
+      start,
+      end,
+      highlights: inside.map(([s, e]) => [s - start, e - start]),
+      weights: inside.map(([, , w]) => w),
+      clippedStart: start > passage.start,
+      clippedEnd: end < passage.end,
+    };
+  }
+
+  /**
    * A window of about `maxChars` of `text`'s passage `{start, end}` around its densest highlights:
    * `{text, start, end, highlights: [[start, end]] (relative to text), clippedStart, clippedEnd}`.
    */
@@ -90,22 +124,38 @@ export class Highlighter {
 
 /** The `{start, end}` of at most `maxChars` within the passage that covers the most highlights, snapped to spaces. */
 function densestWindow(text, passage, highlights, maxChars) {
+  return heaviestWindow(text, passage, highlights.map(([s, e]) => [s, e, 1]), maxChars);
+}
+
+/**
+ * The `{start, end}` of at most `maxChars` within the passage whose marks `[start, end, weight]` weigh
+ * the most together, among windows that hold the heaviest single mark; snapped to spaces.
+ */
+function heaviestWindow(text, passage, marks, maxChars) {
   let start = passage.start;
   let end = passage.end;
   if (end - start <= maxChars) {
     return { start, end };
   }
-  // The window start (at a highlight) that covers the most highlights.
+  const heaviest = marks.reduce((m, [, , w]) => Math.max(m, w), 0);
   let best = passage.start;
-  let bestCount = -1;
-  for (let i = 0, j = 0; i < highlights.length; i++) {
-    while (j < highlights.length && highlights[j][1] <= highlights[i][0] + maxChars) {
+  let bestWeight = -1;
+  for (let i = 0, j = 0, sum = 0; i < marks.length; i++) {
+    if (j < i) {
+      j = i;
+      sum = 0;
+    }
+    while (j < marks.length && marks[j][1] <= marks[i][0] + maxChars) {
+      sum += marks[j][2];
       j++;
     }
-    if (j - i > bestCount) {
-      bestCount = j - i;
-      best = highlights[i][0];
+    const holdsTop = marks.slice(i, j).some(([, , w]) => w === heaviest);
+    const weight = sum + (holdsTop ? heaviest * marks.length : 0);
+    if (weight > bestWeight) {
+      bestWeight = weight;
+      best = marks[i][0];
     }
+    sum -= marks[i][2];
   }
   start = Math.max(passage.start, best - Math.floor(maxChars / 4));
   end = Math.min(passage.end, start + maxChars);

@@ -200,8 +200,11 @@ export class EncoderPool {
   /** Why the pool runs on the calling thread although workers were asked for (null if it does not). */
   readonly fallbackReason: string | null;
   readonly concurrency: number;
-  /** Splits and encodes documents. */
-  encode(docs: Array<{ key: unknown; text: string }>): Promise<{ results: EncodedDocument[]; passages: number; ms: number }>;
+  /** Splits and encodes documents; "passages" encodes each text as one passage, "split" only splits. */
+  encode(
+    docs: Array<{ key: unknown; text: string }>,
+    options?: { mode?: "docs" | "passages" | "split" },
+  ): Promise<{ results: EncodedDocument[]; passages: number; ms: number }>;
   clearQueue(reason?: unknown): void;
   terminate(): void;
 }
@@ -221,9 +224,14 @@ export interface StoredDocument extends DocumentInput {
 }
 
 export interface IndexingProgress {
+  /** Documents indexed, of `total`. */
   done: number;
   total: number;
+  /** Passages encoded. */
   passages: number;
+  /** Characters encoded, of `totalChars`: the measure the estimate uses (updated every few passages). */
+  chars: number;
+  totalChars: number;
   seconds: number;
   docsPerSecond: number;
   etaSeconds: number | null;
@@ -235,6 +243,8 @@ export interface AddOptions {
   onProgress?: ((progress: IndexingProgress) => void) | null;
   /** Each batch of documents once it is searchable (e.g. to persist progress). */
   onIndexed?: ((docs: StoredDocument[]) => void | Promise<void>) | null;
+  /** Documents already indexed with the same id and text: not encoded again. */
+  onUnchanged?: ((docs: DocumentInput[]) => void) | null;
 }
 
 export interface SearchResult {
@@ -254,12 +264,24 @@ export interface ExplainedTerm extends TermContribution {
   expansion: boolean;
 }
 
+export interface ExplainedWord {
+  /** The query word (lower case), or a token no query word accounts for. */
+  word: string;
+  contribution: number;
+  /** The passage does not use the word: the model judged it related. */
+  related: boolean;
+  /** Its tokens ("hi", "##jack" for "hijack"). */
+  pieces: ExplainedTerm[];
+}
+
 export interface Snippet {
   text: string;
   start: number;
   end: number;
   /** [start, end) ranges within `text`. */
   highlights: Array<[number, number]>;
+  /** Each highlight's contribution to the score (Search.snippet). */
+  weights?: number[];
   clippedStart: boolean;
   clippedEnd: boolean;
 }
@@ -273,25 +295,38 @@ export class Search {
   private constructor();
   readonly encoder: SparseEncoder;
   readonly workers: number;
+  /** Why encoding runs on the calling thread although workers were asked for, or null. */
+  readonly workerFallback: string | null;
   /** Documents. */
   readonly size: number;
   readonly passageCount: number;
   has(id: string): boolean;
   get(id: string): StoredDocument | null;
   documents(): StoredDocument[];
-  add(docs: Iterable<DocumentInput>, options?: AddOptions): Promise<{ documents: number; passages: number; seconds: number }>;
+  /** The id of the document with exactly this text, or null. */
+  idOfText(text: string): string | null;
+  add(
+    docs: Iterable<DocumentInput>,
+    options?: AddOptions & { reencode?: boolean },
+  ): Promise<{ documents: number; passages: number; unchanged: number; seconds: number }>;
   remove(id: string): boolean;
   clear(): void;
   queryTerms(query: string): Array<{ tokenId: number; token: string; weight: number }>;
   /** Top k documents, each scored by its best passage. */
   search(query: string, options?: { k?: number; candidates?: number | null }): SearchResult[];
-  explain(id: string, query: string, options?: { passage?: number }): { score: number; terms: ExplainedTerm[] };
+  /** Token contributions, and the same grouped by the query word they came from. */
+  explain(id: string, query: string, options?: { passage?: number }): { score: number; terms: ExplainedTerm[]; words: ExplainedWord[] };
   highlights(text: string, query: string, options?: { from?: number; to?: number; minWeight?: number }): Array<[number, number]>;
   snippet(id: string, query: string, options?: { passage?: number; maxChars?: number }): Snippet | null;
   /** Documents, passages and index as one checksummed file. */
   save(): Promise<Uint8Array>;
   /** Replaces the contents; throws SearchFileError for a foreign, corrupt or other-model file. */
-  load(bytes: Uint8Array | ArrayBuffer, options?: { allowOtherModel?: boolean }): Promise<{ documents: number; passages: number }>;
+  load(
+    bytes: Uint8Array | ArrayBuffer,
+    options?: { allowOtherModel?: boolean; allowSameVocabulary?: boolean },
+  ): Promise<{ documents: number; passages: number; otherModel: boolean }>;
+  /** What of a query is searched: words the vocabulary cannot spell and punctuation are not. */
+  analyzeQuery(query: string): { searchable: boolean; words: Array<{ text: string; known: boolean }> };
   /** The documents of a saved file, without its index (to index them again with another model). */
   static documentsInFile(bytes: Uint8Array | ArrayBuffer): Promise<Array<DocumentInput & { source?: string }>>;
   close(): void;
@@ -302,6 +337,10 @@ export interface CreateSearchOptions extends Omit<LoadOptions, "reload"> {
   model: string | URL | SparseEncoder;
   /** Encoder workers (default defaultWorkerCount(); 0 = on the calling thread). */
   workers?: number;
+  /** Where the package's worker.js is served, if a bundler moved it (Vite and webpack 5 need none). */
+  workerUrl?: string | URL | null;
+  /** Encode on the calling thread when workers cannot start (default true; see Search.workerFallback). */
+  fallback?: boolean;
   /** Passage length in tokens, special tokens included (default: the model's maximum). */
   maxPassageTokens?: number | null;
 }
@@ -342,9 +381,9 @@ export interface IndexingEventMap {
   progress: IndexingProgress;
   /** A batch of documents is searchable. */
   indexed: { documents: StoredDocument[] };
-  /** A checkpoint was written: the search and the queue are in the store. */
+  /** A checkpoint was written: the search (`documents` of them) and the queue are in the store. */
   saved: { documents: number; bytes: number; ms: number };
-  /** A run indexed everything it had. */
+  /** The queue is indexed; the totals count every run since it was last empty (pauses and resumes included). */
   done: { documents: number; passages: number; seconds: number };
   /** `cancel()` stopped a run; `dropped` documents were not indexed. */
   cancelled: { dropped: number };
@@ -376,12 +415,21 @@ export class ResumableIndexer extends EventTarget {
   readonly saveError: unknown;
   /** The current wait between checkpoints during a run (ms): longer when saving is slow. */
   readonly saveInterval: number;
+  /** Indexed documents (and removals) not in the store yet: 0 when everything searchable is saved. */
+  readonly unsaved: number;
+  /** Documents the store held after the last good checkpoint of this session. */
+  readonly savedDocuments: number;
   /** The run in progress (see the "progress" event); null when none runs. */
   readonly progress: IndexingProgress | null;
   /** Loads the saved search and queue (does not start them); an index built with another model is queued again. */
   restore(): Promise<{ documents: number; reindexing: number; error: unknown }>;
-  /** Queues and saves documents, un-pauses, and indexes them (resolves once queued). */
-  add(docs: Iterable<DocumentInput>): Promise<void>;
+  /**
+   * Queues and saves documents, un-pauses, and indexes them (resolves once queued). Identical text is
+   * indexed once: `duplicates` repeat a text indexed or queued under another id; `unchanged` are indexed as they are.
+   */
+  add(docs: Iterable<DocumentInput>): Promise<{ queued: number; unchanged: string[]; duplicates: Array<{ id: string; of: string }> }>;
+  /** Removes one document from the search, the queue and the store. */
+  remove(id: string): Promise<boolean>;
   start(): void;
   /** Pauses after the batches in flight; false when no run was in progress. */
   pause(): boolean;
@@ -421,12 +469,21 @@ export const SUPPORTED_EXTENSIONS: string[];
 export function isSupportedFile(name: string): boolean;
 /** Documents from one file's content: .txt/.md as text, .html via DOMParser (text only), .json/.jsonl records with a text field. */
 export function documentsFromText(name: string, content: string): FileDocument[];
+/** Documents from files; every file that gives none is in `skipped` with the reason (type, binary, broken JSON, empty, size). */
 export function documentsFromFiles(
   files: Iterable<File>,
   options?: { maxFileBytes?: number },
 ): Promise<{ documents: FileDocument[]; skipped: Array<{ name: string; reason: string }> }>;
 export function filesFromDataTransfer(dataTransfer: DataTransfer): Promise<File[]>;
+/** An HTML page's text and title: its main content when marked (main, one article), else the body without navigation and page chrome. */
 export function htmlToText(html: string): { title: string; text: string };
+/** Markdown as the text a reader sees: no heading marks, emphasis, link or image syntax, list markers or table pipes. */
+export function markdownToText(markdown: string): string;
+/**
+ * A file's bytes as text: UTF-8, UTF-16 with a BOM, else windows-1252 (Latin-1) rather than U+FFFD.
+ * Throws an Error whose message is the reason for bytes that are not text (a PDF, a ZIP, NUL bytes, control characters).
+ */
+export function decodeText(bytes: Uint8Array | ArrayBuffer): { text: string; encoding: string };
 
 export const DEFAULT_CACHE_NAME: string;
 /** Removes cached model files (all, or those under urlPrefix); returns how many entries went. */

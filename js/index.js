@@ -9,5 +9,7 @@ export { Search, createSearch } from "./search.js";
 export { SearchFileError } from "./search-file.js";
 export { IndexingEvent, ResumableIndexer } from "./indexing.js";
 export { IndexStore, StorageError } from "./store.js";
-export { documentsFromFiles, documentsFromText, filesFromDataTransfer, htmlToText, isSupportedFile, SUPPORTED_EXTENSIONS } from "./documents.js";
+export { documentsFromFiles, documentsFromText, filesFromDataTransfer, isSupportedFile, SUPPORTED_EXTENSIONS } from "./documents.js";
+export { htmlToText, markdownToText } from "./markup.js";
+export { decodeText } from "./decode.js";
 export { clearModelCache, DEFAULT_CACHE_NAME } from "./loader.js";

@@ -5,12 +5,13 @@
 // The store saves the search file and drops the indexed documents from its queue in one step, so what
 // is saved and what is queued always add up to everything that was added.
 import { Search } from "./search.js";
+import { Checkpointer } from "./checkpoints.js";
+import { sortOutDuplicates } from "./duplicates.js";
+import { charsOf, runProgress } from "./progress.js";
 import { SearchFileError } from "./search-file.js";
 
 const PAUSED_SETTING = "paused";
-// A checkpoint writes the whole search file: it waits at least this many times as long as the last
-// one took (between the bounds below), so that saving stays a small share of the indexing time.
-const SAVE_BACKOFF = 20;
+
 
 /** An event of a ResumableIndexer; `detail` says what happened (see index.d.ts). */
 export class IndexingEvent extends Event {
@@ -23,16 +24,13 @@ export class IndexingEvent extends Event {
 export class ResumableIndexer extends EventTarget {
   #search;
   #store;
-  #saveError = null;
+  #checkpoints;
   #pending = []; // documents waiting for a run (also in the store's queue)
   #paused = false;
-  #run = null; // {controller, reason, total, done, passages, started, rate, eta, ended, end}
-  #doneIds = []; // indexed since the last checkpoint: dropped from the store's queue by the next one
-  #lastSave = 0;
-  #saving = null;
-  #minSaveInterval;
-  #maxSaveInterval;
-  #saveInterval;
+  #run = null; // {controller, reason, total, done, passages, chars, totalChars, started, ended, end}
+  // What the runs since the queue was last empty did, pauses and restarts included: the "done" event's
+  // totals. `seconds` counts time spent running.
+  #session = null; // {documents, passages, chars, seconds}
 
   /**
    * Indexes into `search`, keeping it and the queue in `store` (an IndexStore, or anything with its
@@ -43,9 +41,10 @@ export class ResumableIndexer extends EventTarget {
     super();
     this.#search = search;
     this.#store = store;
-    this.#minSaveInterval = minSaveInterval;
-    this.#maxSaveInterval = Math.max(minSaveInterval, maxSaveInterval);
-    this.#saveInterval = minSaveInterval;
+    this.#checkpoints = new Checkpointer(search, store, (type, detail) => this.#emit(type, detail), {
+      minSaveInterval,
+      maxSaveInterval,
+    });
   }
 
   get search() {
@@ -82,32 +81,35 @@ export class ResumableIndexer extends EventTarget {
 
   /** Why the last checkpoint failed (null after a good one). */
   get saveError() {
-    return this.#saveError;
+    return this.#checkpoints.error;
   }
 
   /** The current wait between checkpoints during a run, in ms. */
   get saveInterval() {
-    return this.#saveInterval;
+    return this.#checkpoints.interval;
   }
 
   /**
-   * The run in progress: `{done, total, passages, seconds, docsPerSecond, etaSeconds}`, where `total`
-   * and the estimate include the documents queued behind it; null when none runs.
+   * Indexed documents (or removals) the store does not hold yet: 0 when everything searchable is saved.
+   * Always 0 without a store (see `persistent`).
+   */
+  get unsaved() {
+    return this.#checkpoints.unsaved;
+  }
+
+  /** Documents the store held after the last good checkpoint (of this session). */
+  get savedDocuments() {
+    return this.#checkpoints.saved;
+  }
+
+  /**
+   * The run in progress: `{done, total, passages, chars, totalChars, seconds, docsPerSecond,
+   * etaSeconds}`, updated after every job of a few passages. `total`, `totalChars` and the estimate
+   * include the documents queued behind it; counts include the runs before a pause or restart since
+   * the queue was last empty. Null when none runs.
    */
   get progress() {
-    const run = this.#run;
-    if (!run) {
-      return null;
-    }
-    const left = this.#pending.length;
-    return {
-      done: run.done,
-      total: run.total + left,
-      passages: run.passages,
-      seconds: (performance.now() - run.started) / 1000,
-      docsPerSecond: run.rate,
-      etaSeconds: run.eta != null && run.done > 0 ? run.eta + left / Math.max(run.rate, 1e-9) : null,
-    };
+    return this.#run ? runProgress(this.#session, this.#run, this.#pending) : null;
   }
 
   #emit(type, detail = null) {
@@ -133,7 +135,13 @@ export class ResumableIndexer extends EventTarget {
     let reindex = [];
     if (bytes) {
       try {
-        result.documents = (await this.#search.load(bytes)).documents;
+        // Another model with the same vocabulary: its index answers searches until it is re-encoded.
+        const loaded = await this.#search.load(bytes, { allowSameVocabulary: true });
+        result.documents = loaded.documents;
+        if (loaded.otherModel) {
+          reindex = this.#search.documents().map(({ passages, ...doc }) => doc);
+          result.reindexing = reindex.length;
+        }
       } catch (err) {
         if (err instanceof SearchFileError && err.otherModel) {
           // The model changed since the index was built: its vectors are useless, its documents are not.
@@ -144,6 +152,7 @@ export class ResumableIndexer extends EventTarget {
         }
       }
     }
+    this.#checkpoints.saved = this.#search.size; // what the store held
     this.#pending = await this.#store.queued();
     this.#paused = (await this.#store.getSetting(PAUSED_SETTING)) === true;
     if (reindex.length > 0) {
@@ -160,13 +169,15 @@ export class ResumableIndexer extends EventTarget {
 
   /**
    * Queues documents (`{id, text, title?, source?, meta?}`; an existing id is replaced), saves the
-   * queue, and indexes them: in a new run, or folded into the one in progress. Un-pauses. Resolves
-   * once they are queued; `whenIdle()` waits for the indexing. A queue the store cannot save is
-   * reported as an "error" event (`during: "queue"`); the documents are indexed all the same.
+   * queue, and indexes them: in a new run, or folded into the one in progress. Un-pauses. Identical
+   * content is indexed once: a document whose text is already indexed or queued (under any id) is
+   * left out, and so is one already indexed unchanged. Resolves once they are queued, to `{queued,
+   * unchanged: [id], duplicates: [{id, of}]}`; `whenIdle()` waits for the indexing. A queue the store
+   * cannot save is reported as an "error" event (`during: "queue"`); the documents are indexed all the same.
    */
   async add(docs) {
-    const list = [...docs];
-    if (this.#store) {
+    const { list, unchanged, duplicates } = sortOutDuplicates(this.#search, [...(this.#run?.docs ?? []), ...this.#pending], docs);
+    if (this.#store && list.length > 0) {
       try {
         await this.#store.enqueue(list);
       } catch (error) {
@@ -174,11 +185,30 @@ export class ResumableIndexer extends EventTarget {
       }
     }
     this.#pending.push(...list);
-    if (this.#paused) {
+    if (this.#paused && list.length > 0) {
       this.#paused = false;
       await this.#persistPaused(false);
     }
-    this.start();
+    if (list.length > 0) {
+      this.start();
+    }
+    return { queued: list.length, unchanged, duplicates };
+  }
+
+  /** Removes one document from the search, the queue and the store (saved at once). Returns whether it was there. */
+  async remove(id) {
+    const key = String(id);
+    const queued = this.#pending.length;
+    this.#pending = this.#pending.filter((d) => String(d.id) !== key);
+    const had = this.#search.remove(key) || this.#pending.length < queued;
+    if (had) {
+      // The store's queue drops the id with the next checkpoint, which is now.
+      this.#checkpoints.indexed([key]);
+      this.#checkpoints.changed();
+      this.#emit("change");
+      await this.#checkpoints.save(true);
+    }
+    return had;
   }
 
   /** Starts indexing the queue unless it is paused or a run is in progress. */
@@ -200,49 +230,58 @@ export class ResumableIndexer extends EventTarget {
     const docs = this.#pending;
     this.#pending = [];
     const run = {
+      docs,
       controller: new AbortController(),
       reason: null,
       total: docs.length,
       done: 0,
       passages: 0,
+      chars: 0,
+      totalChars: charsOf(docs),
       started: performance.now(),
-      rate: 0,
-      eta: null,
     };
+    this.#session ??= { documents: 0, passages: 0, chars: 0, seconds: 0 };
     run.ended = new Promise((resolve) => {
       run.end = resolve;
     });
     this.#run = run;
     this.#emit("change");
     try {
+      // Queued documents are encoded even when an index holds them: they may be another model's vectors.
       await this.#search.add(docs, {
+        reencode: true,
         signal: run.controller.signal,
         onProgress: (p) => {
           run.done = p.done;
-          run.rate = p.docsPerSecond;
+          run.passages = p.passages;
+          run.chars = p.chars;
+          run.totalChars = p.totalChars;
           run.eta = p.etaSeconds;
           this.#emit("progress", this.progress);
         },
+        onUnchanged: (same) => this.#checkpoints.indexed(same.map((d) => d.id)),
         onIndexed: (batch) => {
-          for (const doc of batch) {
-            this.#doneIds.push(doc.id);
-            run.passages += doc.passages.length;
-          }
+          this.#checkpoints.indexed(batch.map((d) => d.id));
           this.#emit("indexed", { documents: batch });
-          this.#checkpoint(false);
+          this.#checkpoints.save(false);
         },
       });
-      this.#run = null;
-      await this.#checkpoint(true);
-      this.#emit("done", { documents: run.total, passages: run.passages, seconds: (performance.now() - run.started) / 1000 });
+      this.#endRun(run);
+      await this.#checkpoints.save(true);
+      if (this.#pending.length === 0) {
+        const session = this.#session;
+        this.#session = null;
+        this.#emit("done", { documents: session.documents, passages: session.passages, seconds: session.seconds });
+      }
     } catch (err) {
-      this.#run = null;
+      this.#endRun(run);
       if (err?.name === "AbortError") {
         this.#pending = (err.remaining ?? []).concat(this.#pending);
         if (run.reason === "cancel" || run.reason === "stop") {
           const dropped = this.#pending.length;
           this.#pending = [];
           await this.#store?.clearQueue().catch(() => {});
+          this.#session = null;
           if (run.reason === "cancel") {
             this.#emit("cancelled", { dropped });
           }
@@ -250,11 +289,11 @@ export class ResumableIndexer extends EventTarget {
           this.#paused = true;
           await this.#persistPaused(true);
         }
-        await this.#checkpoint(true);
+        await this.#checkpoints.save(true);
       } else {
         this.#pending = docs.filter((d) => !this.#search.has(d.id)).concat(this.#pending);
         this.#paused = true;
-        await this.#checkpoint(true);
+        await this.#checkpoints.save(true);
         this.#emit("error", { error: err, during: "index" });
       }
     }
@@ -266,7 +305,18 @@ export class ResumableIndexer extends EventTarget {
     }
   }
 
-  /** Pauses after the batches in flight (the queue stays saved); returns whether a run was pausing. */
+  /** Folds a finished or stopped run into the session's totals. */
+  #endRun(run) {
+    this.#run = null;
+    Object.assign(this.#session, {
+      documents: this.#session.documents + run.done,
+      passages: this.#session.passages + run.passages,
+      chars: this.#session.chars + run.chars,
+      seconds: this.#session.seconds + (performance.now() - run.started) / 1000,
+    });
+  }
+
+  /** Pauses after the jobs in a worker (the queue stays saved); returns whether a run was pausing. */
   pause() {
     if (!this.#run) {
       return false;
@@ -346,53 +396,15 @@ export class ResumableIndexer extends EventTarget {
 
   /** Saves now (after a save in progress). A failure is an "error" event (`during: "save"`) and `saveError`. */
   save() {
-    return this.#checkpoint(true);
-  }
-
-  /** Saves the search (and drops indexed documents from the saved queue); at most every `saveInterval` ms unless forced. */
-  async #checkpoint(force) {
-    if (!this.#store) {
-      return;
-    }
-    if (this.#saving) {
-      if (!force) {
-        return;
-      }
-      while (this.#saving) {
-        await this.#saving;
-      }
-    }
-    if (!force && performance.now() - this.#lastSave < this.#saveInterval) {
-      return;
-    }
-    this.#saving = (async () => {
-      const ids = this.#doneIds;
-      this.#doneIds = [];
-      const started = performance.now();
-      try {
-        const bytes = await this.#search.save();
-        await this.#store.saveState(bytes, ids);
-        this.#saveError = null;
-        const took = performance.now() - started;
-        this.#saveInterval = Math.min(this.#maxSaveInterval, Math.max(this.#minSaveInterval, SAVE_BACKOFF * took));
-        this.#emit("saved", { documents: this.#search.size, bytes: bytes.length, ms: took });
-      } catch (error) {
-        this.#doneIds = ids.concat(this.#doneIds);
-        this.#saveError = error;
-        this.#emit("error", { error, during: "save" });
-      } finally {
-        this.#lastSave = performance.now();
-        this.#saving = null;
-      }
-    })();
-    await this.#saving;
+    return this.#checkpoints.save(true);
   }
 
   /** Stops indexing and removes every document, from the search and from the store. */
   async clear() {
     await this.stop();
     this.#search.clear();
-    this.#doneIds = [];
+    this.#checkpoints.forget();
+    this.#checkpoints.saved = 0;
     try {
       await this.#store?.clear();
       await this.#store?.setSetting(PAUSED_SETTING, false);
@@ -423,7 +435,7 @@ export class ResumableIndexer extends EventTarget {
         this.#search.clear();
       }
       await this.#store?.clear();
-      this.#doneIds = [];
+      this.#checkpoints.forget();
       await this.save();
     } finally {
       this.#emit("change");

@@ -77,6 +77,15 @@ function isFileUrl(url) {
   return url.protocol === "file:";
 }
 
+// A browser reports a missing CORS header like a network failure: on another origin, name CORS first.
+function networkFailureHint(url) {
+  const here = typeof location !== "undefined" ? location.origin : "null";
+  const there = new URL(url, here === "null" ? undefined : here).origin;
+  return here !== "null" && there !== here
+    ? `the model is on another origin (${there}): its server must allow ${here} with an Access-Control-Allow-Origin header (CORS), or you are offline`
+    : "offline, or the server is unreachable";
+}
+
 /**
  * Downloads `url` and returns its bytes, or null for a 404 when `optional`. Reports
  * `onBytes(loadedDelta, totalOrNull)` as data arrives. Throws a clear Error for an HTTP error, an
@@ -102,7 +111,7 @@ async function download(url, { signal, onBytes, onHeaders, optional = false }) {
     if (signal?.aborted) {
       throw abortError(DOWNLOAD_ABORTED, signal);
     }
-    throw new Error(`could not download ${url}: ${err?.message ?? err} (offline?)`);
+    throw new Error(`could not download ${url}: ${err?.message ?? err} (${networkFailureHint(url)})`);
   }
   if (response.status === 404 && optional) {
     await response.body?.cancel().catch(() => {});

@@ -15,9 +15,21 @@ export function defaultWorkerCount() {
   return Math.max(1, Math.min(MAX_WORKERS, cores));
 }
 
+// A worker that has not answered "ready" by then is taken as failed (a script a bundler left out can hang).
+const WORKER_START_MS = 60_000;
+
+function startWorker(workerUrl) {
+  if (workerUrl != null) {
+    return new Worker(workerUrl, { type: "module", name: "splade-encoder" });
+  }
+  // Written out literally so that bundlers (Vite, webpack 5, Parcel, esbuild) see the worker and emit
+  // it as a chunk with its imports; a URL held in a variable would be copied raw or inlined.
+  return new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "splade-encoder" });
+}
+
 class WorkerSlot {
-  constructor(url) {
-    this.worker = new Worker(url, { type: "module", name: "splade-encoder" });
+  constructor(workerUrl) {
+    this.worker = startWorker(workerUrl);
     this.busy = null; // {resolve, reject} of the job in flight
   }
 }
@@ -42,9 +54,12 @@ export class EncoderPool {
       if (!fallback || size <= 0) {
         throw err;
       }
-      // A browser without module workers (or a blocked worker script): encode on this thread instead.
-      console.warn(`splade-wasm: ${err.message}; encoding on the calling thread`);
-      pool.fallbackReason = err.message;
+      // A browser without module workers, or a worker script a bundler or server did not deliver:
+      // encode on this thread, loudly, since every keystroke and every batch now competes with the page.
+      console.error(
+        `splade-wasm: ${err.message}; encoding on the calling thread instead (the page will be slow while indexing). ` +
+          "Pass createSearch({workerUrl}) pointing at the package's worker.js if a bundler moved it.",
+      );
       const inline = new EncoderPool();
       await inline.#start(encoder, 0, maxTokens, null);
       inline.fallbackReason = err.message;
@@ -62,13 +77,19 @@ export class EncoderPool {
       return;
     }
     const module = await wasmModule();
-    const url = workerUrl ?? new URL("./worker.js", import.meta.url);
     const source = encoder.source;
     await Promise.all(
       Array.from({ length: size }, async () => {
-        const slot = new WorkerSlot(url);
+        const slot = new WorkerSlot(workerUrl);
         this.#slots.push(slot);
         await new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`an encoder worker did not start within ${WORKER_START_MS / 1000} s`)), WORKER_START_MS);
+          const settle = (fn) => (arg) => {
+            clearTimeout(timer);
+            fn(arg);
+          };
+          resolve = settle(resolve);
+          reject = settle(reject);
           slot.worker.onmessage = ({ data }) => {
             if (data.type === "ready") {
               resolve();
@@ -106,9 +127,10 @@ export class EncoderPool {
 
   /**
    * Splits and encodes `docs` (`[{key, text}]`): resolves to `{results: [{key, passages: [{start, end,
-   * indices, values}]}], passages, ms}`.
+   * indices, values}]}], passages, ms}`. `mode` "passages" encodes each text as one passage; "split"
+   * only splits (no vectors).
    */
-  encode(docs) {
+  encode(docs, { mode = "docs" } = {}) {
     if (this.#closed) {
       return Promise.reject(new Error("the encoder pool was closed"));
     }
@@ -121,7 +143,7 @@ export class EncoderPool {
         setTimeout(() => {
           try {
             const started = performance.now();
-            const out = encodeDocs(this.#inline.encoder, this.#inline.budget, docs);
+            const out = encodeDocs(this.#inline.encoder, this.#inline.budget, docs, mode);
             resolve({ ...out, ms: performance.now() - started });
           } catch (err) {
             reject(err);
@@ -130,7 +152,7 @@ export class EncoderPool {
       });
     }
     return new Promise((resolve, reject) => {
-      this.#queue.push({ job: this.#nextJob++, docs, resolve, reject });
+      this.#queue.push({ job: this.#nextJob++, docs, mode, resolve, reject });
       this.#pump();
     });
   }
@@ -143,7 +165,7 @@ export class EncoderPool {
       if (slot.busy == null) {
         const task = this.#queue.shift();
         slot.busy = task;
-        slot.worker.postMessage({ type: "encode", job: task.job, docs: task.docs });
+        slot.worker.postMessage({ type: "encode", job: task.job, docs: task.docs, mode: task.mode });
       }
     }
   }

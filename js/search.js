@@ -2,13 +2,12 @@
 // by document with explanations. Highlighting lives in highlight.js, the save file in search-file.js.
 import { SparseEncoder } from "./encoder.js";
 import { Highlighter } from "./highlight.js";
+import { encodeInJobs } from "./batches.js";
+import { normalizeDoc } from "./progress.js";
 import { EncoderPool, defaultWorkerCount } from "./pool.js";
 import { SearchFileError, readSearchFile, writeSearchFile } from "./search-file.js";
-import { abortError } from "./util.js";
 import { initWasm } from "./wasm.js";
-
-const JOB_DOCS = 8;
-const JOB_CHARS = 8_000;
+import { QueryWords, vocabularyFingerprint, wordsOfTerms } from "./words.js";
 
 function passageId(docId, n) {
   return `${docId}#${n}`;
@@ -17,48 +16,6 @@ function passageId(docId, n) {
 function splitPassageId(pid) {
   const cut = pid.lastIndexOf("#");
   return [pid.slice(0, cut), Number(pid.slice(cut + 1))];
-}
-
-function normalizeDoc(doc, i) {
-  if (doc == null || typeof doc !== "object") {
-    throw new TypeError(`document ${i} must be an object {id, text, title?, meta?}`);
-  }
-  if (typeof doc.text !== "string") {
-    throw new TypeError(`document ${i} (${doc.id ?? "no id"}) has no text string`);
-  }
-  if (doc.id == null || String(doc.id) === "") {
-    throw new TypeError(`document ${i} has no id`);
-  }
-  const out = { id: String(doc.id), text: doc.text };
-  if (doc.title != null && doc.title !== "") {
-    out.title = String(doc.title);
-  }
-  if (doc.source != null && doc.source !== "") {
-    out.source = String(doc.source);
-  }
-  if (doc.meta != null) {
-    out.meta = doc.meta;
-  }
-  return out;
-}
-
-function jobsOf(docs) {
-  const jobs = [];
-  let job = [];
-  let chars = 0;
-  for (const doc of docs) {
-    if (job.length > 0 && (job.length >= JOB_DOCS || chars + doc.text.length > JOB_CHARS)) {
-      jobs.push(job);
-      job = [];
-      chars = 0;
-    }
-    job.push(doc);
-    chars += doc.text.length;
-  }
-  if (job.length > 0) {
-    jobs.push(job);
-  }
-  return jobs;
 }
 
 async function sparseIndexClass() {
@@ -74,7 +31,12 @@ export class Search {
   #docs = new Map();
   #passages = 0;
   #highlighter;
+  #queryWords;
+  #vocabularyHash = null;
   #ownsEncoder;
+  // Text -> id: identical content is indexed once (the Map hashes the strings; nothing is copied).
+  #byText = new Map();
+  #partial = new Map(); // id -> passages of a long document stopped half-way (batches.js)
 
   /** Use `createSearch`. */
   constructor({ encoder, pool, Index, ownsEncoder = false }) {
@@ -84,6 +46,7 @@ export class Search {
     this.#index = new Index();
     this.#ownsEncoder = ownsEncoder;
     this.#highlighter = new Highlighter(encoder);
+    this.#queryWords = new QueryWords(encoder);
   }
 
   get encoder() {
@@ -93,6 +56,15 @@ export class Search {
   /** Number of workers encoding documents (0: on the calling thread). */
   get workers() {
     return this.#pool.size;
+  }
+
+  /**
+   * Why documents are encoded on the calling thread although workers were asked for (the worker
+   * script did not start: see createSearch's `workerUrl`), or null. Worth showing: the page is slow
+   * while indexing.
+   */
+  get workerFallback() {
+    return this.#pool.fallbackReason;
   }
 
   /** Number of documents. */
@@ -114,6 +86,11 @@ export class Search {
     return this.#docs.get(String(id)) ?? null;
   }
 
+  /** The id of a document whose text is exactly `text`, or null. */
+  idOfText(text) {
+    return this.#byText.get(text) ?? null;
+  }
+
   /** All documents, in the order they were added. */
   documents() {
     return [...this.#docs.values()];
@@ -124,6 +101,7 @@ export class Search {
     passages.forEach((p, n) => this.#index.add(passageId(doc.id, n), p.indices, p.values));
     this.#passages += passages.length;
     this.#docs.set(doc.id, { ...doc, passages: passages.map((p) => ({ start: p.start, end: p.end })) });
+    this.#byText.set(doc.text, doc.id);
   }
 
   #removePassages(id) {
@@ -132,87 +110,104 @@ export class Search {
       old.passages.forEach((_, n) => this.#index.remove(passageId(id, n)));
       this.#passages -= old.passages.length;
       this.#docs.delete(id);
+      if (this.#byText.get(old.text) === id) {
+        this.#byText.delete(old.text);
+      }
     }
   }
 
   /**
    * Adds (or replaces, by id) documents `[{id, text, title?, meta?}]`: splits them into passages and
-   * encodes them in the worker pool. `onProgress({done, total, passages, docsPerSecond, etaSeconds})`
-   * follows along; `onIndexed(docs)` gets each batch once it is searchable. Aborting `signal` stops
-   * after the batches in flight; it rejects with an AbortError whose `remaining` lists the documents
-   * not indexed. Resolves to `{documents, passages, seconds}`.
+   * encodes them in the worker pool, a few passages per job. A document already here with the same id
+   * and text is not encoded again (`unchanged`). `onProgress({done, total, passages, chars, totalChars,
+   * seconds, docsPerSecond, etaSeconds})` follows every job; `onIndexed(docs)` gets documents once
+   * searchable; `onUnchanged(docs)` the documents skipped as unchanged (`reencode` encodes them too). Aborting `signal` stops after the jobs in a worker; it rejects with an AbortError whose
+   * `remaining` lists the documents not indexed (a long one keeps its encoded passages for next time).
+   * Resolves to `{documents, passages, unchanged, seconds}`.
    */
-  async add(docs, { signal = null, onProgress = null, onIndexed = null } = {}) {
-    const list = Array.from(docs, normalizeDoc);
-    const byKey = new Map(list.map((d, i) => [i, d]));
-    const jobs = jobsOf(list.map((d, i) => ({ key: i, text: d.text })));
+  async add(docs, { signal = null, onProgress = null, onIndexed = null, onUnchanged = null, reencode = false } = {}) {
+    const list = [];
+    let unchanged = 0;
+    // The same id twice: the last one counts, as if added one after the other.
+    const latest = new Map(Array.from(docs, normalizeDoc).map((d) => [d.id, d]));
+    for (const doc of latest.values()) {
+      const old = this.#docs.get(doc.id);
+      if (!reencode && old && old.text === doc.text && old.title === doc.title && old.source === doc.source) {
+        unchanged += 1;
+      } else {
+        list.push(doc);
+      }
+    }
+    if (unchanged > 0) {
+      onUnchanged?.([...latest.values()].filter((d) => !list.includes(d)));
+    }
+    const byId = new Map(list.map((d) => [d.id, d]));
     const started = performance.now();
     const total = list.length;
+    const totalChars = list.reduce((n, d) => n + d.text.length, 0);
     let done = 0;
     let passages = 0;
-    let failure = null;
+    let chars = 0;
     const finished = new Set();
 
+    // The rate is measured from the first job's end: before it lie the workers' start and the split
+    // of a long document, which would make the first estimates far too long.
+    let clock = null; // {at, chars}
     const report = () => {
       if (!onProgress) {
         return;
       }
-      const seconds = (performance.now() - started) / 1000;
-      const rate = seconds > 0 ? done / seconds : 0;
+      const now = performance.now();
+      const seconds = (now - started) / 1000;
+      const charRate = clock && now > clock.at ? (chars - clock.chars) / ((now - clock.at) / 1000) : 0;
       onProgress({
         done,
         total,
         passages,
+        chars,
+        totalChars,
         seconds,
-        docsPerSecond: rate,
-        etaSeconds: rate > 0 ? (total - done) / rate : null,
+        docsPerSecond: seconds > 0 ? done / seconds : 0,
+        etaSeconds: charRate > 0 ? (totalChars - chars) / charRate : null,
       });
     };
     report();
-
-    let next = 0;
-    const lane = async () => {
-      while (next < jobs.length && failure == null && !signal?.aborted) {
-        const job = jobs[next++];
-        let out;
-        try {
-          out = await this.#pool.encode(job);
-        } catch (err) {
-          failure ??= err;
-          return;
-        }
-        const indexed = [];
-        for (const r of out.results) {
-          const doc = byKey.get(r.key);
-          this.#put(doc, r.passages);
-          finished.add(r.key);
-          indexed.push(this.#docs.get(doc.id));
-        }
-        done += out.results.length;
-        passages += out.passages;
-        try {
-          await onIndexed?.(indexed);
-        } catch (err) {
-          failure ??= err;
-        }
-        report();
+    try {
+      await encodeInJobs(
+        this.#pool,
+        list.map((d) => ({ key: d.id, text: d.text })),
+        {
+          lanes: this.#pool.concurrency,
+          signal,
+          partial: this.#partial,
+          onDone: async (id, encoded) => {
+            const doc = byId.get(id);
+            this.#put(doc, encoded);
+            finished.add(id);
+            done += 1;
+            await onIndexed?.([this.#docs.get(id)]);
+          },
+          onJob: (job) => {
+            chars += job.chars;
+            passages += job.passages;
+            clock ??= { at: performance.now(), chars };
+            report();
+          },
+        },
+      );
+    } catch (err) {
+      if (err?.name === "AbortError") {
+        err.remaining = list.filter((d) => !finished.has(d.id));
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.#pool.concurrency, jobs.length) }, lane));
-    if (failure) {
-      throw failure;
-    }
-    if (signal?.aborted && finished.size < total) {
-      const err = abortError("Indexing was stopped");
-      err.remaining = list.filter((_, i) => !finished.has(i));
       throw err;
     }
-    return { documents: done, passages, seconds: (performance.now() - started) / 1000 };
+    return { documents: done, passages, unchanged, seconds: (performance.now() - started) / 1000 };
   }
 
   /** Removes a document; returns whether it was there. */
   remove(id) {
     const had = this.#docs.has(String(id));
+    this.#partial.delete(String(id));
     this.#removePassages(String(id));
     return had;
   }
@@ -222,12 +217,24 @@ export class Search {
     this.#index.free?.();
     this.#index = new this.#Index();
     this.#docs.clear();
+    this.#byText.clear();
+    this.#partial.clear();
     this.#passages = 0;
   }
 
-  /** The query as weighted tokens: `[{tokenId, token, weight}]`, heaviest first. */
+  /**
+   * What of `query` is searched: `{searchable, words: [{text, known}]}`. Words the vocabulary cannot
+   * spell (an [UNK] piece: emoji, most CJK for an English model) and punctuation are not; with none
+   * left, `searchable` is false and `search` returns no results (show "no searchable words").
+   */
+  analyzeQuery(query) {
+    const { searchable, words } = this.#queryWords.analyze(query);
+    return { searchable, words: words.map(({ text, known }) => ({ text, known })) };
+  }
+
+  /** The query as searched, as weighted tokens: `[{tokenId, token, weight}]`, heaviest first. */
   queryTerms(query) {
-    const q = this.#encoder.encodeQuery(query);
+    const q = this.#queryWords.analyze(query);
     const tokens = q.indices.length ? this.#encoder.tokenStrings(q.indices) : [];
     return Array.from(q.indices, (tokenId, i) => ({ tokenId, token: tokens[i], weight: q.values[i] })).sort(
       (a, b) => b.weight - a.weight,
@@ -240,7 +247,7 @@ export class Search {
    * `candidates` best passages (default `max(50, 5k)`) are grouped by document.
    */
   search(query, { k = 10, candidates = null } = {}) {
-    const q = this.#encoder.encodeQuery(query);
+    const q = this.#queryWords.analyze(query);
     if (q.indices.length === 0 || this.#passages === 0) {
       return [];
     }
@@ -275,23 +282,24 @@ export class Search {
 
   /**
    * Why a passage matched: `{score, terms: [{tokenId, token, queryWeight, documentWeight,
-   * contribution, expansion}]}`, largest contribution first. `expansion` marks a term the passage
-   * does not contain as a token: the model added it.
+   * contribution, expansion}], words}`, largest contribution first. `expansion` marks a term the passage
+   * does not contain as a token: the model added it. `words` groups the tokens by the query word they
+   * came from (`[{word, contribution, related, pieces}]`; `related`: the passage does not use the word).
    */
   explain(id, query, { passage = 0 } = {}) {
     const doc = this.#docs.get(String(id));
     const p = doc?.passages[passage];
     if (!p) {
-      return { score: 0, terms: [] };
+      return { score: 0, terms: [], words: [] };
     }
-    const q = this.#encoder.encodeQuery(query);
+    const q = this.#queryWords.analyze(query);
     const raw = q.indices.length ? this.#index.explain(passageId(doc.id, passage), q.indices, q.values) : [];
     const tokens = raw.length ? this.#encoder.tokenStrings(Uint32Array.from(raw, (t) => t.tokenId)) : [];
     const present = new Set(this.#encoder.documentTokenIds(doc.text.slice(p.start, p.end)));
     const terms = raw
       .map((t, i) => ({ ...t, token: tokens[i], expansion: !present.has(t.tokenId) }))
       .sort((a, b) => b.contribution - a.contribution);
-    return { score: terms.reduce((s, t) => s + t.contribution, 0), terms };
+    return { score: terms.reduce((s, t) => s + t.contribution, 0), terms, words: wordsOfTerms(q, terms) };
   }
 
   /**
@@ -303,13 +311,23 @@ export class Search {
   }
 
   /**
-   * A window of about `maxChars` of a result's passage around its densest highlights:
-   * `{text, start, end, highlights: [[start, end]] (relative to text), clippedStart, clippedEnd}`.
+   * A window of about `maxChars` of a result's passage centred on the words that contributed most to
+   * its score, those words marked: `{text, start, end, highlights: [[start, end]] (relative to text),
+   * weights, clippedStart, clippedEnd}`.
    */
   snippet(id, query, { passage = 0, maxChars = 360 } = {}) {
     const doc = this.#docs.get(String(id));
     const p = doc?.passages[passage];
-    return p ? this.#highlighter.snippet(doc.text, p, query, { maxChars }) : null;
+    if (!p) {
+      return null;
+    }
+    const contributions = new Map();
+    for (const t of this.explain(id, query, { passage }).terms) {
+      if (!t.expansion) {
+        contributions.set(t.tokenId, t.contribution);
+      }
+    }
+    return this.#highlighter.contributionSnippet(doc.text, p, contributions, { maxChars });
   }
 
   /**
@@ -317,21 +335,32 @@ export class Search {
    * with the documents and the model's fingerprint, the SparseIndex bytes, and a SHA-256 of all before it.
    */
   async save() {
+    // Documents and index are taken together before the first await: indexing goes on meanwhile.
+    const documents = [...this.#docs.values()];
+    const indexBytes = this.#index.save();
     return writeSearchFile({
-      documents: [...this.#docs.values()],
-      model: { fingerprint: await this.#encoder.fingerprint(), info: this.#encoder.info() },
-      indexBytes: this.#index.save(),
+      documents,
+      model: { fingerprint: await this.#encoder.fingerprint(), vocabulary: await this.#vocabulary(), info: this.#encoder.info() },
+      indexBytes,
     });
+  }
+
+  async #vocabulary() {
+    this.#vocabularyHash ??= vocabularyFingerprint(this.#encoder);
+    return this.#vocabularyHash;
   }
 
   /**
    * Replaces the contents with a file from `save()`. Throws a `SearchFileError` for a file that is
-   * not one, is corrupt, or was built with another model (unless `allowOtherModel`).
+   * not one, is corrupt, or was built with another model (unless `allowOtherModel`, or
+   * `allowSameVocabulary` and the other model has this one's vocabulary: its index stays searchable
+   * while the documents are encoded again). `otherModel` in the result says the vectors are another model's.
    */
-  async load(bytes, { allowOtherModel = false } = {}) {
+  async load(bytes, { allowOtherModel = false, allowSameVocabulary = false } = {}) {
     const { header, documents, indexBytes } = await readSearchFile(bytes);
-    const fingerprint = await this.#encoder.fingerprint();
-    if (!allowOtherModel && header.model?.fingerprint !== fingerprint) {
+    const otherModel = header.model?.fingerprint !== (await this.#encoder.fingerprint());
+    const sameVocabulary = allowSameVocabulary && header.model?.vocabulary === (await this.#vocabulary());
+    if (otherModel && !allowOtherModel && !sameVocabulary) {
       throw new SearchFileError("this index was built with a different model; re-index the documents with this one", {
         otherModel: true,
       });
@@ -345,12 +374,14 @@ export class Search {
     this.#index.free?.();
     this.#index = index;
     this.#docs.clear();
+    this.#byText.clear();
     this.#passages = 0;
     for (const d of documents) {
       this.#docs.set(d.id, d);
+      this.#byText.set(d.text, d.id);
       this.#passages += d.passages.length;
     }
-    return { documents: this.#docs.size, passages: this.#passages };
+    return { documents: this.#docs.size, passages: this.#passages, otherModel };
   }
 
   /**
@@ -375,11 +406,17 @@ export class Search {
 /**
  * A ready search: loads the model (`model`: a URL of a pack or a folder ending in "/", or a
  * SparseEncoder), starts `workers` encoder workers (default: one per core, at most 4; 0 encodes on
- * the calling thread, as in Node), and returns a `Search`.
+ * the calling thread, as in Node), and returns a `Search`. `workerUrl` is where the package's
+ * worker.js is served when a bundler moved it (bundlers that understand `new Worker(new URL(...,
+ * import.meta.url))`, such as Vite and webpack 5, need none). Workers that cannot start fall back to
+ * the calling thread with a console error and `search.workerFallback` set, or reject with
+ * `fallback: false`.
  */
 export async function createSearch({
   model,
   workers = defaultWorkerCount(),
+  workerUrl = null,
+  fallback = true,
   maxPassageTokens = null,
   onProgress = null,
   signal = null,
@@ -392,6 +429,6 @@ export async function createSearch({
   const encoder = ownsEncoder
     ? await SparseEncoder.load(model, { onProgress, signal, ...(cacheName !== undefined ? { cacheName } : {}) })
     : model;
-  const [Index, pool] = await Promise.all([sparseIndexClass(), EncoderPool.create(encoder, { size: workers, maxTokens: maxPassageTokens })]);
+  const [Index, pool] = await Promise.all([sparseIndexClass(), EncoderPool.create(encoder, { size: workers, maxTokens: maxPassageTokens, workerUrl, fallback })]);
   return new Search({ encoder, pool, Index, ownsEncoder });
 }

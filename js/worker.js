@@ -1,6 +1,7 @@
 // A module worker with its own wasm instance and encoder: splits and encodes documents.
 // Protocol: {type: "init", module, source, maxTokens} -> {type: "ready", info};
-// {type: "encode", job, docs: [{key, text}]} -> {type: "encoded", job, results, passages, ms};
+// {type: "encode", job, docs: [{key, text}], mode} -> {type: "encoded", job, results, passages, ms}
+// (mode: see encodeDocs);
 // failures answer {type: "error", job, message}.
 import { SparseEncoder } from "./encoder.js";
 import { encodeDocs, tokenBudget } from "./encode-docs.js";
@@ -13,7 +14,10 @@ function transferables(results) {
   const out = [];
   for (const r of results) {
     for (const p of r.passages) {
-      out.push(p.indices.buffer, p.values.buffer);
+      // "split" jobs answer offsets only.
+      if (p.indices) {
+        out.push(p.indices.buffer, p.values.buffer);
+      }
     }
   }
   return out;
@@ -28,7 +32,7 @@ self.onmessage = async ({ data }) => {
       self.postMessage({ type: "ready", info: encoder.info() });
     } else if (data.type === "encode") {
       const started = performance.now();
-      const { results, passages } = encodeDocs(encoder, budget, data.docs);
+      const { results, passages } = encodeDocs(encoder, budget, data.docs, data.mode);
       self.postMessage(
         { type: "encoded", job: data.job, results, passages, ms: performance.now() - started },
         transferables(results),

@@ -2,8 +2,9 @@
 // encoding in a worker pool, index and documents in IndexedDB, search on every keystroke.
 // This file composes the views (views/*.js), each wiring its own events, around the library's
 // Search and ResumableIndexer. All document text is untrusted: it only reaches the page as text.
-import { IndexStore, ResumableIndexer, StorageError, defaultWorkerCount } from "./pkg/index.js";
+import { DEFAULT_CACHE_NAME, IndexStore, ResumableIndexer, StorageError, defaultWorkerCount } from "./pkg/index.js";
 import { $, errorText, plural } from "./views/dom.js";
+import { mountBrowse } from "./views/browse.js";
 import { mountIndexing } from "./views/indexing.js";
 import { mountLibrary } from "./views/library.js";
 import { MODEL_KEY, mountModel } from "./views/model.js";
@@ -36,11 +37,12 @@ const stats = { encodedPassages: 0, restoredDocuments: 0, checkpoints: 0 };
 window.spladeDemo = { stats, ready: false };
 
 /** What the views share: the search and its indexer, once the model is ready. */
-const app = { search: null, indexer: null };
+const app = { search: null, indexer: null, persisted: null };
 
 const notice = mountNotice();
 const model = mountModel({ modelUrl: MODEL_URL, app });
-const results = mountResults({ app, sampleName: SAMPLE_NAME, sampleQueries: SAMPLE_QUERIES });
+const browse = mountBrowse({ app, notice });
+const results = mountResults({ app, sampleName: SAMPLE_NAME, sampleQueries: SAMPLE_QUERIES, onOpen: browse.openDocument });
 const indexing = mountIndexing({ app });
 const library = mountLibrary({ app, notice, results });
 const sources = mountSources({ app, notice, results, sampleUrl: SAMPLE_URL, sampleName: SAMPLE_NAME });
@@ -55,7 +57,7 @@ function setControlsEnabled(enabled) {
 
 /** Notices for what the indexer reports, and the test hooks' counters. */
 function followIndexer(indexer) {
-  for (const view of [indexing, library, results]) {
+  for (const view of [indexing, library, results, browse]) {
     view.follow(indexer);
   }
   indexer.addEventListener("indexed", ({ detail }) => {
@@ -99,15 +101,44 @@ async function openStore() {
 
 async function registerServiceWorker() {
   if (!("serviceWorker" in navigator) || !window.isSecureContext) {
-    return;
+    return false;
   }
   try {
     await navigator.serviceWorker.register("sw.js");
     await navigator.serviceWorker.ready;
-    window.spladeDemo.offlineReady = true;
-    $("offline").textContent = "Works offline: the page, the model and your index are kept in this browser.";
+    return true;
   } catch {
     // Offline use is a bonus; the page works without it.
+    return false;
+  }
+}
+
+/** Whether the model is in the Cache API (it is put there only once it loaded). */
+async function modelCached() {
+  try {
+    return (await (await caches.open(DEFAULT_CACHE_NAME)).match(MODEL_URL)) != null;
+  } catch {
+    return false;
+  }
+}
+
+/** "Works offline" only when it does: the page cached by the service worker and the model by the page. */
+async function showOffline(pageCached) {
+  if (pageCached && (await modelCached())) {
+    window.spladeDemo.offlineReady = true;
+    $("offline").textContent = "Works offline: the page, the model and your index are kept in this browser.";
+  }
+}
+
+/**
+ * Asks the browser to keep this site's storage under storage pressure (otherwise it may evict the index
+ * without asking). Browsers decide; the answer is shown with the library.
+ */
+async function requestPersistence() {
+  try {
+    return (await navigator.storage?.persist?.()) ?? null;
+  } catch {
+    return null;
   }
 }
 
@@ -124,10 +155,18 @@ try {
     notice.show(`${errorText(storeError)} The index will last only for this visit.`);
   }
   const indexer = new ResumableIndexer(search, { store });
+  if (store) {
+    app.persisted = await requestPersistence();
+    window.spladeDemo.persisted = app.persisted;
+  }
+  if (search.workerFallback) {
+    notice.show(`Encoder workers could not start (${search.workerFallback}): indexing runs on this page and will slow it down.`);
+  }
   const restored = await indexer.restore();
   stats.restoredDocuments = restored.documents;
   if (restored.reindexing > 0) {
-    notice.show(`The model has changed since your documents were indexed: indexing ${plural(restored.reindexing, "document")} again.`, "info");
+    const meanwhile = restored.documents > 0 ? " They stay searchable meanwhile." : "";
+    notice.show(`The model has changed since your documents were indexed: indexing ${plural(restored.reindexing, "document")} again.${meanwhile}`, "info");
   } else if (restored.error) {
     notice.show(`The index saved in this browser could not be used (${errorText(restored.error)}). Add your documents again.`);
   }
@@ -146,9 +185,9 @@ try {
   }
   window.spladeDemo.ready = true;
   indexer.start();
+  showOffline(await offline);
 } catch (err) {
   model.setState("error", `The model could not be loaded: ${errorText(err)}`);
   results.unavailable(navigator.onLine === false);
   window.spladeDemo.error = errorText(err);
 }
-await offline;

@@ -214,10 +214,10 @@ try {
   await page.click("#results .result:first-child .why summary");
   await page.waitForSelector("#results .result:first-child .why-table tbody tr", { timeout: 10_000 });
   const why = await page.$$eval("#results .result:first-child .why-table tbody tr", (rows) =>
-    rows.map((r) => [...r.cells].map((c) => c.textContent.trim())),
+    rows.map((r) => [r.dataset.word, ...[...r.cells].map((c) => c.textContent.trim())]),
   );
-  t.check("the explanation lists token contributions", why.length > 0 && why.every((r) => r.length === 4), JSON.stringify(why));
-  const sum = why.reduce((s, r) => s + Number(r[3].replace(/[^\d.-]/g, "")), 0);
+  t.check("the explanation lists the query's words, pieces merged", why.length > 0 && why.some((r) => r[0] === "quokkas") && why.every((r) => r.length === 3 && !r[0].startsWith("##")), JSON.stringify(why));
+  const sum = why.reduce((s, r) => s + Number(r[2].replace(/[^\d.-]/g, "")), 0);
   t.check("the contributions add up to the score", Math.abs(sum - hits[0].score) < 0.02 * Math.max(1, hits[0].score), `${sum} vs ${hits[0].score}`);
   await shot(page, "4-results", { fullPage: true });
 
@@ -232,8 +232,8 @@ try {
   await waitIndexed(page, before + 5);
   parsingHostileHtml = false;
   t.info(`CSP blocked ${blockedWhileParsing.length} inline handlers/styles of the parsed HTML file (reported by Chromium, never run)`);
-  const notice = await page.textContent("#notice-text");
-  t.check("unsupported files are skipped with a notice", notice.includes("photo.bin"), notice);
+  const skippedText = await page.textContent("#skipped-list");
+  t.check("unsupported files are listed as skipped, with the reason", (await page.isVisible("#skipped")) && /photo\.bin.*unsupported file type/.test(skippedText), skippedText);
   const solar = await searchFor(page, "storm larger than Earth on a gas giant");
   t.check("a Markdown document is found by its heading title", solar[0]?.title === "A tour of the solar system", JSON.stringify(solar[0]));
   const solarDoc = await page.evaluate(() => document.querySelector("#results .result .result-meta")?.textContent ?? "");

@@ -26,7 +26,7 @@ function corpus(n, prefix = "doc") {
   return Array.from({ length: n }, (_, i) => ({
     id: `${prefix}-${i}`,
     title: `${prefix} ${i}`,
-    text: `Document ${i} is about ${TOPICS[i % TOPICS.length]}. It also mentions item number ${i} and ${TOPICS[(i * 7 + 3) % TOPICS.length]}.`,
+    text: `${prefix} document ${i} is about ${TOPICS[i % TOPICS.length]}. It also mentions item number ${i} and ${TOPICS[(i * 7 + 3) % TOPICS.length]}.`,
   }));
 }
 
@@ -109,11 +109,14 @@ function atFirstBatch(indexer, fn) {
 }
 
 /** The saved file with another model's fingerprint (checksum recomputed), as an older model would have left it. */
-function withOtherModel(bytes) {
+function withOtherModel(bytes, { otherVocabulary = false } = {}) {
   const buf = Buffer.from(bytes);
   const headerLength = buf.readUInt32LE(12);
   const header = JSON.parse(buf.subarray(16, 16 + headerLength).toString("utf8"));
   header.model.fingerprint = "0".repeat(64);
+  if (otherVocabulary) {
+    header.model.vocabulary = "1".repeat(64);
+  }
   const newHeader = Buffer.from(JSON.stringify(header));
   const length = Buffer.alloc(4);
   length.writeUInt32LE(newHeader.length);
@@ -229,13 +232,25 @@ t.check("what the failed save missed is restored", (await afterFail.restore()).d
 
 // ---- a saved index from another model is indexed again ----
 const otherStore = new MemoryStore();
-otherStore.state = withOtherModel(store.state);
+otherStore.state = withOtherModel(store.state, { otherVocabulary: true });
 const other = await open(otherStore);
 const otherRestore = await other.restore();
 t.check("another model's index: its documents are queued again", otherRestore.documents === 0 && otherRestore.reindexing === 40 && other.queued === 40, JSON.stringify(otherRestore));
 other.start();
 await other.whenIdle();
 t.check("and indexed with this model", other.search.size === 40 && otherStore.queue.size === 0 && topIds(other.search, "red planet atmosphere") === redPlanet);
+// Same vocabulary (a q8_0 and an f32 pack of one model): the old index answers until the new one is done.
+const sameVocabStore = new MemoryStore();
+sameVocabStore.state = withOtherModel(store.state);
+const sameVocab = await open(sameVocabStore);
+const sameVocabEvents = record(sameVocab);
+const sameVocabRestore = await sameVocab.restore();
+t.check("another model with this vocabulary: the old index stays searchable", sameVocabRestore.documents === 40 && sameVocabRestore.reindexing === 40 && topIds(sameVocab.search, "red planet atmosphere") === redPlanet, JSON.stringify(sameVocabRestore));
+sameVocab.start();
+await sameVocab.whenIdle();
+t.check("while every document is encoded again with this model", sameVocabEvents.indexed === 40 && sameVocab.search.size === 40 && sameVocabStore.queue.size === 0);
+const sameVocabReload = await open(sameVocabStore);
+t.check("after which the saved index is this model's", (await sameVocabReload.restore()).reindexing === 0);
 const corruptStore = new MemoryStore();
 corruptStore.state = new TextEncoder().encode("not a search file at all, just some bytes that are long enough");
 const corrupt = await open(corruptStore);
@@ -295,6 +310,55 @@ t.check("the next visit carries on with it", !nextVisit.paused && nextVisit.queu
 nextVisit.start();
 await nextVisit.whenIdle();
 t.check("and finishes the work", nextVisit.search.size === 60 && suspendStore.queue.size === 0);
+
+// ---- a long document: progress, pause and resume per job of a few passages ----
+const longText = Array.from({ length: 400 }, (_, i) => `Paragraph ${i}. ${TOPICS[i % TOPICS.length]} and ${TOPICS[(i * 5 + 1) % TOPICS.length]}. ` + TOPICS[(i * 3) % TOPICS.length].repeat(3)).join("\n\n");
+const longStore = new MemoryStore();
+const longRun = await open(longStore);
+const longEvents = record(longRun);
+let pausedAt = null;
+let reportsAfterPause = 0;
+longRun.addEventListener("progress", ({ detail }) => {
+  if (pausedAt != null && longRun.running) {
+    reportsAfterPause += 1;
+  }
+  if (pausedAt == null && detail.chars > 0 && longEvents.progress.length >= 4) {
+    pausedAt = detail.chars;
+    longRun.pause();
+  }
+});
+await longRun.add([{ id: "long", title: "long", text: longText }]);
+await longRun.whenIdle();
+const beforePause = longEvents.progress.filter((p) => p.chars > 0);
+t.check("a long document reports progress before it is done", beforePause.length >= 3 && longEvents.indexed === 0, `${beforePause.length} reports`);
+// The first job's time holds the start-up (and the split), so the estimate starts from the second.
+t.check("with an estimate of the time left from the second job on", beforePause[0].etaSeconds === null && beforePause.slice(1).every((p) => p.etaSeconds > 0 && p.totalChars >= longText.length), JSON.stringify(beforePause.slice(0, 2)));
+t.check("pause acts after the job in progress, not at the end of the document", longRun.state === "paused" && reportsAfterPause <= 1 && !longRun.search.has("long"), `${reportsAfterPause} reports after pause`);
+await longRun.resume();
+await longRun.whenIdle();
+const longDoc = longRun.search.get("long");
+const [longDone] = longEvents.done;
+t.check("resume finishes the long document", longDoc != null && longDoc.passages.length > 10, longDoc?.passages.length);
+t.check("the final count covers the whole run across the pause, nothing encoded twice", longEvents.done.length === 1 && longDone.documents === 1 && longDone.passages === longDoc.passages.length, JSON.stringify(longDone));
+t.check("everything indexed is saved", longRun.unsaved === 0 && longStore.queue.size === 0);
+
+// ---- identical content is indexed once; unchanged documents are not encoded again ----
+const dupStore = new MemoryStore();
+const dup = await open(dupStore);
+const dupEvents = record(dup);
+const [one] = corpus(1, "dup");
+const firstAdd = await dup.add([one, { ...one, id: "dup-copy" }]);
+await dup.whenIdle();
+const again = await dup.add([one, { ...one, id: "dup-again" }]);
+await dup.whenIdle();
+t.check("the same text under two ids is indexed once", dup.search.size === 1 && firstAdd.duplicates.length === 1 && firstAdd.duplicates[0].of === one.id, JSON.stringify(firstAdd));
+t.check("re-adding it is neither encoded nor duplicated", dupEvents.indexed === 1 && again.unchanged[0] === one.id && again.duplicates[0]?.id === "dup-again" && again.queued === 0, JSON.stringify(again));
+await dup.add(corpus(3, "more"));
+await dup.whenIdle();
+t.check("remove takes one document out", (await dup.remove("more-1")) && !dup.search.has("more-1") && dup.search.size === 3);
+const afterRemove = await open(dupStore);
+await afterRemove.restore();
+t.check("and the removal is saved", afterRemove.search.size === 3 && !afterRemove.search.has("more-1"));
 
 for (const search of searches) {
   search.close();

@@ -228,8 +228,16 @@ try {
   t.check("a pack of an unknown version: clear error", !version.ok && /version/i.test(version.message), version.message);
   const packHtml = await load("/faults/html-sniff/pack.gguf", { cacheName: "t-pack", pack: true });
   t.check("an HTML page instead of a pack: clear error", !packHtml.ok && /HTML page/.test(packHtml.message), packHtml.message);
+  // Another origin (a second server: another port) that sends no Access-Control-Allow-Origin header.
+  const otherOrigin = await startServer(ROOT);
+  try {
+    const cors = await load(new URL(PACK, otherOrigin.url).href, { cacheName: "t-cors", pack: true });
+    t.check("a model on another origin without CORS: the error names CORS", !cors.ok && /CORS/.test(cors.message) && cors.message.includes(new URL(otherOrigin.url).origin), cors.message);
+  } finally {
+    await otherOrigin.close();
+  }
   t.info(`pack errors: ${[corrupt, short, version].map((r) => r.message).join(" | ")}`);
-  for (const name of ["t-404", "t-html", "t-trunc", "t-sha", "t-pack"]) {
+  for (const name of ["t-404", "t-html", "t-trunc", "t-sha", "t-pack", "t-cors"]) {
     const left = await cached(name);
     t.check(`nothing cached after a failed load (${name})`, left.length === 0, left.join(","));
   }

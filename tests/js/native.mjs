@@ -28,6 +28,31 @@ export function readJsonl(file) {
     .map((l) => JSON.parse(l));
 }
 
+// The library searches a query by its words (js/words.js): tokens without a letter or digit
+// (punctuation) and special tokens are left out. The native reference applies the same rule to the
+// CLI's query vectors, from the default model's vocabulary (the packs share it).
+let vocabulary = null;
+function searchedTerms(q) {
+  vocabulary ??= (() => {
+    const vocab = JSON.parse(readFileSync(path.join(ROOT, "models/splade-tiny/tokenizer.json"), "utf8")).model.vocab;
+    const out = [];
+    for (const [token, id] of Object.entries(vocab)) {
+      out[id] = token;
+    }
+    return out;
+  })();
+  const keep = (id) => /[\p{L}\p{N}]/u.test(vocabulary[id] ?? "") && !/^\[(UNK|CLS|SEP|PAD|MASK)\]$/.test(vocabulary[id]);
+  const indices = [];
+  const values = [];
+  q.indices.forEach((id, i) => {
+    if (keep(id) && q.values[i] > 0) {
+      indices.push(id);
+      values.push(q.values[i]);
+    }
+  });
+  return { indices, values };
+}
+
 function dot(q, d) {
   let s = 0;
   let i = 0;
@@ -56,7 +81,7 @@ export function nativeRankings({ model, corpusFile, queries }) {
   const dir = mkdtempSync(path.join(os.tmpdir(), "splade-queries-"));
   const qfile = path.join(dir, "queries.jsonl");
   writeFileSync(qfile, queries.map((text) => JSON.stringify({ text })).join("\n") + "\n");
-  const queryVectors = encode(model, "query", qfile);
+  const queryVectors = encode(model, "query", qfile).map(searchedTerms);
   return queries.map((query, qi) => {
     const scores = new Map(docs.map((d, di) => [d._id, dot(queryVectors[qi], docVectors[di])]));
     const ranking = [...scores]

@@ -42,6 +42,8 @@ const pkgJson = JSON.parse(readFileSync(path.join(PKG, "package.json"), "utf8"))
 t.check("package.json: ESM with types", pkgJson.type === "module" && pkgJson.types === "./index.d.ts" && pkgJson.exports?.["."]?.default === "./index.js");
 const targets = Object.values(pkgJson.exports).flatMap((e) => (typeof e === "string" ? [e] : Object.values(e)));
 t.check("package.json: every export target exists", targets.every((f) => existsSync(path.join(PKG, f))), targets.join(", "));
+const listed = (pkgJson.files ?? []).filter((f) => !f.includes("*"));
+t.check("package.json: every file in `files` is in the package", listed.every((f) => existsSync(path.join(PKG, f))), listed.join(", "));
 const dts = readFileSync(path.join(PKG, "index.d.ts"), "utf8");
 const declared = new Set([...dts.matchAll(/^export (?:declare )?(?:class|function|const|interface|type) (\w+)/gm)].map((m) => m[1]));
 const exported = Object.keys(await import(path.join(PKG, "index.js")));

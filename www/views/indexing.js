@@ -2,7 +2,7 @@
 // (the queue, checkpoints, surviving a reload) is the library's ResumableIndexer.
 import { $, duration, plural } from "./dom.js";
 
-const STOPPING_TEXT = { pause: "Pausing after the batches in progress…", cancel: "Stopping…" };
+const STOPPING_TEXT = { pause: "Pausing after the passages in progress…", cancel: "Stopping…" };
 
 export function mountIndexing({ app }) {
   const els = {
@@ -29,16 +29,17 @@ export function mountIndexing({ app }) {
     els.progress.hidden = !active;
     if (active) {
       const p = indexer.progress;
-      els.progress.max = Math.max(p.total, 1);
-      els.progress.value = p.done;
+      // Characters, not documents: one 2 MB text moves the bar as much as a thousand short notes.
+      els.progress.max = Math.max(p.totalChars, 1);
+      els.progress.value = p.chars;
+      els.progress.dataset.done = String(p.done);
+      els.progress.dataset.chars = String(p.chars);
       if (STOPPING_TEXT[indexer.stopping]) {
         els.text.textContent = STOPPING_TEXT[indexer.stopping];
         return;
       }
-      const parts = [`${p.done.toLocaleString("en-US")} of ${plural(p.total, "document")}`];
-      if (p.docsPerSecond > 0) {
-        parts.push(`${p.docsPerSecond >= 10 ? Math.round(p.docsPerSecond) : p.docsPerSecond.toFixed(1)} docs/s`);
-      }
+      const percent = p.totalChars > 0 ? Math.floor((100 * p.chars) / p.totalChars) : 0;
+      const parts = [`${p.done.toLocaleString("en-US")} of ${plural(p.total, "document")} (${percent}%)`, plural(p.passages, "passage")];
       if (p.etaSeconds != null) {
         parts.push(`about ${duration(p.etaSeconds)} left`);
       }

@@ -24,8 +24,22 @@ export function mountLibrary({ app, notice, results }) {
     els.summary.dataset.passages = String(search.passageCount);
     let text = n === 0 ? "Nothing indexed yet." : `${plural(n, "document")} · ${plural(search.passageCount, "passage")}`;
     if (n > 0) {
-      const saved = indexer?.persistent && indexer.saveError == null;
-      text += saved ? " · saved in this browser" : " · not saved in this browser";
+      // "Saved" only once a checkpoint holds every searchable document.
+      let saved = "not saved in this browser";
+      if (indexer?.persistent && indexer.saveError == null) {
+        saved =
+          indexer.unsaved > 0
+            ? `${indexer.savedDocuments.toLocaleString("en-US")} saved in this browser, the rest being saved…`
+            : "saved in this browser";
+        if (indexer.unsaved === 0 && app.persisted === false) {
+          saved += " (the browser may clear it when space runs low)";
+        }
+      }
+      const persisted = indexer?.persistent === true && indexer.saveError == null;
+      els.summary.dataset.saved = String(persisted && indexer.unsaved === 0);
+      // What the page claims is saved: the test closes the page mid-run and checks it all comes back.
+      els.summary.dataset.savedDocuments = String(persisted ? (indexer.unsaved === 0 ? n : indexer.savedDocuments) : 0);
+      text += ` · ${saved}`;
     }
     els.summary.textContent = text;
     els.exportBtn.disabled = n === 0;

@@ -28,9 +28,38 @@ export function mountModel({ modelUrl, app }) {
     els.retry.hidden = state !== "error";
   }
 
+  /**
+   * What a first visit downloads: the model and the WebAssembly encoder, from their Content-Length
+   * (null when unknown, e.g. offline). Shown instead of a fixed guess that missed the wasm.
+   */
+  async function downloadBytes() {
+    if (modelUrl.endsWith("/")) {
+      return null; // a model folder: its size is the sum of its manifest, not one HEAD away
+    }
+    try {
+      const sizes = await Promise.all(
+        [modelUrl, new URL("../pkg/splade_wasm_bg.wasm", import.meta.url)].map(async (url) => {
+          const res = await fetch(url, { method: "HEAD", cache: "no-cache" });
+          const n = Number(res.headers.get("content-length"));
+          return res.ok && n > 0 ? n : NaN;
+        }),
+      );
+      const total = sizes.reduce((a, b) => a + b, 0);
+      return Number.isFinite(total) ? total : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Loads the model and starts the search's workers; resolves to the Search. */
   async function load({ workers, onFromCache }) {
     setState("loading", "Loading the model…");
+    downloadBytes().then((bytes) => {
+      const text = $("placeholder-text");
+      if (bytes != null && els.model.dataset.state === "loading") {
+        text.textContent = `The model is loading. The first visit downloads it with the WebAssembly encoder (${megabytes(bytes)}); after that both are kept in this browser.`;
+      }
+    });
     const started = performance.now();
     const encoder = await SparseEncoder.load(modelUrl, {
       onProgress: ({ loaded, total, fromCache }) => {

@@ -6,7 +6,7 @@ import { renderNoResults, renderResult } from "./explain.js";
 const RESULTS = 10;
 const REFRESH_MS = 400; // while indexing, results follow the new documents at most this often
 
-export function mountResults({ app, sampleName, sampleQueries }) {
+export function mountResults({ app, sampleName, sampleQueries, onOpen = null }) {
   const els = {
     query: $("query"),
     status: $("search-status"),
@@ -96,7 +96,7 @@ export function mountResults({ app, sampleName, sampleQueries }) {
     const ms = performance.now() - started;
     if (results.length === 0) {
       els.results.replaceChildren(renderNoResults(search, query));
-      setStatus(`No results${busy ? " yet (indexing continues)" : ""}.`);
+      setStatus(search.analyzeQuery(query).searchable ? `No results${busy ? " yet (indexing continues)" : ""}.` : "No searchable words.");
       return;
     }
     // Re-renders of the same query also come from indexing progress and saves finishing: they must not
@@ -108,7 +108,7 @@ export function mountResults({ app, sampleName, sampleQueries }) {
     const openIds = new Set(
       sameQuery ? [...els.results.querySelectorAll(".why[open]")].map((d) => rowOf(d)?.dataset.id) : [],
     );
-    els.results.replaceChildren(...results.map((r, i) => renderResult(search, r, query, i + 1)));
+    els.results.replaceChildren(...results.map((r, i) => renderResult(search, r, query, i + 1, { onOpen })));
     els.results.dataset.query = query;
     for (const row of els.results.querySelectorAll(".result")) {
       if (openIds.has(row.dataset.id)) {

@@ -1,6 +1,9 @@
 // Adding documents: the sample corpus, files, a folder, drag and drop, and pasted text.
 import { documentsFromFiles, documentsFromText, filesFromDataTransfer } from "../pkg/index.js";
-import { $, errorText, plural } from "./dom.js";
+import { $, el, errorText, plural } from "./dom.js";
+
+// Skipped files listed at most; the summary still counts them all.
+const SKIPPED_SHOWN = 200;
 
 export function mountSources({ app, notice, results, sampleUrl, sampleName }) {
   const els = {
@@ -11,7 +14,35 @@ export function mountSources({ app, notice, results, sampleUrl, sampleName }) {
     pasteText: $("paste-text"),
     pasteAdd: $("paste-add"),
     paste: $("paste"),
+    skipped: $("skipped"),
+    skippedSummary: $("skipped-summary"),
+    skippedList: $("skipped-list"),
   };
+  let skippedCount = 0;
+
+  /** Lists files left out, with why; the list stays until dismissed (a notice would be replaced). */
+  function reportSkipped(items) {
+    if (items.length === 0) {
+      return;
+    }
+    for (const { name, reason } of items) {
+      skippedCount += 1;
+      if (skippedCount <= SKIPPED_SHOWN) {
+        const li = el("li");
+        li.append(el("span", "skipped-name", name), el("span", "skipped-reason", reason));
+        els.skippedList.append(li);
+      }
+    }
+    els.skippedSummary.textContent = `${plural(skippedCount, "file")} not added`;
+    els.skipped.hidden = false;
+    els.skipped.open = true;
+  }
+
+  $("skipped-dismiss").addEventListener("click", () => {
+    skippedCount = 0;
+    els.skippedList.replaceChildren();
+    els.skipped.hidden = true;
+  });
 
   async function addDocuments(docs) {
     if (!app.indexer) {
@@ -22,7 +53,12 @@ export function mountSources({ app, notice, results, sampleUrl, sampleName }) {
       return;
     }
     notice.hide();
-    await app.indexer.add(docs);
+    const { unchanged, duplicates } = await app.indexer.add(docs);
+    const titleOf = (id) => app.search.get(id)?.title ?? id;
+    reportSkipped(duplicates.map((d) => ({ name: d.id, reason: `the same text as “${titleOf(d.of)}”, indexed once` })));
+    if (unchanged.length > 0) {
+      notice.show(`${plural(unchanged.length, "document")} already indexed and unchanged: not encoded again.`, "info");
+    }
   }
 
   async function addFiles(files) {
@@ -35,15 +71,14 @@ export function mountSources({ app, notice, results, sampleUrl, sampleName }) {
     }
     results.setStatus(`Reading ${plural(list.length, "file")}…`);
     const { documents, skipped } = await documentsFromFiles(list);
-    if (skipped.length > 0) {
-      const names = skipped.slice(0, 3).map((s) => `${s.name} (${s.reason})`).join("; ");
-      notice.show(`Skipped ${plural(skipped.length, "file")}: ${names}${skipped.length > 3 ? "; …" : ""}`, "info");
-    }
+    reportSkipped(skipped);
     if (documents.length > 0) {
       await addDocuments(documents);
-    } else if (skipped.length === 0) {
-      notice.show("Those files hold no text to index.", "info");
     }
+    results.setStatus(
+      `Read ${plural(list.length, "file")}: ${plural(documents.length, "document")} to index` +
+        (skipped.length > 0 ? `, ${plural(skipped.length, "file")} not added (listed below).` : "."),
+    );
   }
 
   async function loadSample() {
