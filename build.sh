@@ -198,9 +198,22 @@ package_npm() {
 write_app_files() {
   # The files the demo's service worker keeps for offline use (everything but the model, which the
   # page caches itself).
-  (cd dist && find . -type f ! -path './models/*' ! -name app-files.json | sed 's|^\./||' | sort) \
+  (cd dist && find . -type f ! -path './models/*' ! -path './peps/*' ! -name app-files.json | sed 's|^\./||' | sort) \
     | python3 -c 'import json, sys; json.dump([l.strip() for l in sys.stdin if l.strip()], sys.stdout, indent=1)' \
     >dist/app-files.json
+}
+
+build_peps_bundle() {
+  # The static search demo (issue 12): the PEP corpus encoded ahead of time into a bundle. The
+  # builder's passage cache (next to the bundle, in .cache/) re-encodes only changed documents.
+  local jsonl="$CACHE_DIR/site/python-peps.jsonl" bundle="$CACHE_DIR/site/peps"
+  mkdir -p "$CACHE_DIR/site"
+  if [[ ! "$jsonl" -nt data/python-peps.jsonl.gz ]]; then
+    gunzip -c data/python-peps.jsonl.gz >"$jsonl.tmp" && mv "$jsonl.tmp" "$jsonl"
+  fi
+  log "splade site build: python-peps -> dist/peps/"
+  target/release/splade site build --model "$MODEL_DIR" --input "$jsonl" --out "$bundle"
+  cp -r "$bundle" dist/peps
 }
 
 assemble_dist() {
@@ -219,6 +232,9 @@ assemble_dist() {
   [[ -x target/release/splade ]] || die "target/release/splade is missing; run ./build.sh build"
   target/release/splade convert "$MODEL_DIR" "dist/$MODEL_PACK" --dtype q8_0 >/dev/null
   target/release/splade convert "$MODEL_DIR" "dist/${MODEL_PACK/q8_0/f32}" --dtype f32 >/dev/null
+  # The static search runtime as one module file (one request) for dist/peps.html.
+  node tools/site-bundle-js.mjs js/site/splade-search.js dist/site/splade-search.js
+  build_peps_bundle
   write_app_files
   du -sh dist
 }
@@ -274,6 +290,7 @@ cmd_test() {
   run_stage package node tests/js/npm-package.mjs
   run_stage index node tests/js/index-binding.mjs
   run_stage demo node tests/js/demo-e2e.mjs
+  run_stage site node tests/js/site.mjs
 
   log "summary"
   local i failed=0
