@@ -13,6 +13,8 @@ pub mod models;
 pub mod pack;
 pub mod pooling;
 pub mod query;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod site;
 pub mod sparse;
 #[cfg(test)]
 mod test_noise;

@@ -128,6 +128,11 @@ enum Command {
         #[arg(long)]
         data: PathBuf,
     },
+    /// Static-site search: build a bundle, search it as the browser does, measure it.
+    Site {
+        #[command(subcommand)]
+        command: splade_wasm::site::cli::SiteCommand,
+    },
     /// Write a randomly initialised model of a real size, for benchmarks and memory measurements.
     RandomModel {
         #[arg(long, value_enum)]
@@ -234,6 +239,7 @@ fn run(cli: Cli) -> Result<()> {
             fallback_dtype.as_deref(),
         ),
         Command::Eval { model, data } => eval(&model, &data),
+        Command::Site { command } => splade_wasm::site::cli::run(command),
         Command::RandomModel {
             architecture,
             tokenizer,
