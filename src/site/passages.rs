@@ -332,13 +332,13 @@ mod tests {
     #[test]
     fn packs_paragraphs_and_cuts_long_ones_at_sentences() {
         let text =
-            "one two three\n\nfour five\n\n\nsix seven eight nine ten. eleven twelve. thirteen";
+            "one two three\n\nfour five\n\n\nsix seven eight nine ten. eleven twelve. thirteen fourteen";
         assert_eq!(
-            texts(text, 7),
+            texts(text, 8),
             [
                 "one two three\n\nfour five",
                 "six seven eight nine ten. eleven twelve.",
-                "thirteen"
+                "thirteen fourteen"
             ]
         );
         assert!(texts(" \n\n\t ", 8).is_empty());
