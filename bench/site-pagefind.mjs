@@ -5,7 +5,7 @@
 // emulated Slow 3G, and search time once the data is there. A benchmark, not a test.
 //
 // Usage (after ./build.sh build, which builds the PEP bundle into .cache/site/peps):
-//   node bench/site-pagefind.mjs [--queries bench/site-queries.txt] [--k 10] [--throttled 20] [--out FILE]
+//   node bench/site-pagefind.mjs [--bundle DIR] [--queries bench/site-queries.txt] [--k 10] [--throttled 20] [--out FILE]
 import { execFileSync } from "node:child_process";
 import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -54,9 +54,9 @@ function prepare() {
   const records = gunzipSync(readFileSync(path.join(ROOT, "data/python-peps.jsonl.gz"))).toString("utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
 
   // Ours: the bundle build.sh made (or make it), and the runtime as one file.
-  const bundle = path.join(ROOT, ".cache/site/peps");
+  const bundle = path.resolve(ROOT, option("bundle", ".cache/site/peps"));
   if (!existsSync(path.join(bundle, "manifest.json"))) {
-    throw new Error(".cache/site/peps is missing: run ./build.sh build (it builds the PEP bundle)");
+    throw new Error(`${bundle} is missing: run ./build.sh build (it builds the PEP bundle there)`);
   }
   rmSync(path.join(www, "peps"), { recursive: true, force: true });
   execFileSync("cp", ["-r", bundle, path.join(www, "peps")]);
@@ -114,7 +114,8 @@ window.runQuery = async (q, k) => {
   const runtime = statSync(path.join(www, "site/splade-search.js")).size;
   return {
     www,
-    passages: records.length,
+    passages: JSON.parse(readFileSync(path.join(bundle, "manifest.json"), "utf8")).passages,
+    pages: records.length,
     size: {
       splade: { bytes: ours.bytes + runtime, files: ours.files + 1 },
       pagefind: folderStats(pfIndex),
@@ -214,10 +215,10 @@ async function measure(browser, base, engine) {
   };
 }
 
-const { www, passages, size } = prepare();
+const { www, passages, pages, size } = prepare();
 const server = await startServer(www, { handler: gzipHandler(www) });
 const browser = await launchChromium();
-const results = { date: new Date().toISOString(), passages, queries: QUERIES.length, k: K, chromium: browser.version(), size, engines: {} };
+const results = { date: new Date().toISOString(), passages, pagefindPages: pages, queries: QUERIES.length, k: K, chromium: browser.version(), size, engines: {} };
 try {
   for (const engine of ["splade", "pagefind"]) {
     console.log(`measuring ${engine}…`);
@@ -234,7 +235,7 @@ const kb = (b) => `${(b / 1024).toFixed(1)} KB`;
 const row = (label, f) => `| ${label} | ${f(results.engines.splade, size.splade)} | ${f(results.engines.pagefind, size.pagefind)} |`;
 console.log(
   [
-    `\n${passages} passages, ${QUERIES.length} queries, top ${K} with their text, Chromium ${results.chromium}`,
+    `\n${passages} passages (Pagefind: ${pages} pages), ${QUERIES.length} queries, top ${K} with their text, Chromium ${results.chromium}`,
     "| | splade static search | Pagefind 1.6.0 |",
     "|---|---|---|",
     row("bundle on disk", (_, z) => `${(z.bytes / 1048576).toFixed(1)} MB`),

@@ -114,16 +114,17 @@ export class BundleReader {
     }
   }
 
+  // `{bytes, stored}`: the file decompressed (when gzip) and its size as fetched.
   async #payload(path, what) {
     const body = await this.#get(path, what);
     if (body.length >= 2 && body[0] === 0x1f && body[1] === 0x8b) {
       try {
-        return await gunzip(body);
+        return { bytes: await gunzip(body), stored: body.length };
       } catch {
         throw new Error(`static search: ${what} is corrupt or truncated (gzip error) (${this.url(path)})`);
       }
     }
-    return body;
+    return { bytes: body, stored: body.length };
   }
 
   async manifest() {
@@ -153,15 +154,15 @@ export class BundleReader {
   /** The tokenizer asset: `{tokenizer, weights, header}`; checks the model fingerprint. */
   async tokenizer(manifest) {
     const what = `the tokenizer (${manifest.tokenizer.path})`;
-    const bytes = await this.#payload(manifest.tokenizer.path, what);
+    const { bytes } = await this.#payload(manifest.tokenizer.path, what);
     return parseTokenizerAsset(bytes, { what, fingerprint: manifest.model.fingerprint });
   }
 
-  /** The body of a shard or fragment after its header checks. */
+  /** `{body, stored}`: a shard's or fragment's body after its header checks, and its stored size. */
   async file(kind, n, path) {
     const magic = kind === "shard" ? "SPLDSHRD" : "SPLDFRAG";
     const what = `${kind} ${n} (${path})`;
-    const bytes = await this.#payload(path, what);
+    const { bytes, stored } = await this.#payload(path, what);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (bytes.length < 32 || ascii(bytes, 0, 8) !== magic) {
       throw new Error(`static search: ${what} is not a ${kind} file (wrong magic; an HTML page served instead?)`);
@@ -184,7 +185,7 @@ export class BundleReader {
     if (crc32(body) !== view.getUint32(28, true)) {
       throw new Error(`static search: ${what} is corrupt (CRC-32 mismatch)`);
     }
-    return body;
+    return { body, stored };
   }
 }
 

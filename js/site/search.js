@@ -188,12 +188,12 @@ export class StaticSearch {
   }
 
   // A cached load shared by every search; a failed one is forgotten so that a later search retries.
+  // `load` gives `{value, stored}`; the search that starts a load counts its file and stored bytes.
   #cached(cache, n, load, fetched) {
     let entry = cache.get(n);
     if (!entry) {
-      const before = this.#reader.bytes;
-      entry = load().then((value) => {
-        fetched.bytes += this.#reader.bytes - before;
+      entry = load().then(({ value, stored }) => {
+        fetched.bytes += stored;
         return value;
       });
       fetched.files += 1;
@@ -207,9 +207,9 @@ export class StaticSearch {
     return this.#cached(this.#shards, n, async () => {
       const { shards, vocabSize, passages } = this.manifest;
       const path = shards.path.replace("{n}", n);
-      const body = await this.#reader.file("shard", n, path);
+      const { body, stored } = await this.#reader.file("shard", n, path);
       const end = n + 1 < shards.count ? shards.firstToken[n + 1] : vocabSize;
-      return new Shard(body, shards.firstToken[n], end, passages, `shard ${n} (${path})`);
+      return { value: new Shard(body, shards.firstToken[n], end, passages, `shard ${n} (${path})`), stored };
     }, fetched);
   }
 
@@ -217,7 +217,7 @@ export class StaticSearch {
     return this.#cached(this.#fragments, n, async () => {
       const { fragments, passages } = this.manifest;
       const path = fragments.path.replace("{n}", n);
-      const body = await this.#reader.file("fragment", n, path);
+      const { body, stored } = await this.#reader.file("fragment", n, path);
       let records;
       try {
         records = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
@@ -229,7 +229,7 @@ export class StaticSearch {
       if (!Array.isArray(records) || records.length !== expected) {
         throw new Error(`static search: fragment ${n} (${path}) holds ${records?.length} passages, expected ${expected}`);
       }
-      return records;
+      return { value: records, stored };
     }, fetched);
   }
 

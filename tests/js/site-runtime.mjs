@@ -133,7 +133,7 @@ export async function runtimeChecks(c, work) {
     c.check("runtime: a repeated query fetches nothing", first.fetched.files > 0 && repeat.fetched.files === 0, JSON.stringify(repeat.fetched));
     const newShards = new Set(s.encode("python decorators syntax").map((t) => t.id)).size > new Set(s.encode("python decorators").map((t) => t.id)).size;
     c.check("runtime: refining a query fetches only what is new", newShards && refine.fetched.files <= 1 + 5, JSON.stringify(refine.fetched));
-    const hit = first.hits[0];
+    const hit = first.hits.find((h) => h.id.startsWith("pep-"));
     c.check(
       "runtime: hits carry title, url, excerpt highlights and why-terms",
       hit && hit.title && hit.url.startsWith("https://") && hit.excerpt.highlights.length > 0 && hit.terms.length > 0 &&
