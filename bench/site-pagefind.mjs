@@ -6,6 +6,8 @@
 //
 // Usage (after ./build.sh build, which builds the PEP bundle into .cache/site/peps):
 //   node bench/site-pagefind.mjs [--bundle DIR] [--queries bench/site-queries.txt] [--k 10] [--throttled 20] [--out FILE]
+// --limit N: only the first N passages for both engines (the splade bundle is then built here, with
+// SPLADE_BIN or target/release/splade), for a quick run on a slow machine.
 import { execFileSync } from "node:child_process";
 import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -24,6 +26,7 @@ const option = (name, fallback) => {
 };
 const QUERIES = readFileSync(path.resolve(ROOT, option("queries", "bench/site-queries.txt")), "utf8").split("\n").map((q) => q.trim()).filter(Boolean);
 const K = Number(option("k", 10));
+const LIMIT = option("limit", null) === null ? Infinity : Number(option("limit"));
 const THROTTLED = Number(option("throttled", 20));
 const OUT = option("out", path.join(ROOT, `bench/results/site-pagefind-${new Date().toISOString().slice(0, 10)}.json`));
 // Chrome DevTools' "Slow 3G" preset.
@@ -51,10 +54,19 @@ const escapeHtml = (s) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt
 function prepare() {
   const www = path.join(WORK, "www");
   mkdirSync(www, { recursive: true });
-  const records = gunzipSync(readFileSync(path.join(ROOT, "data/python-peps.jsonl.gz"))).toString("utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  const records = gunzipSync(readFileSync(path.join(ROOT, "data/python-peps.jsonl.gz"))).toString("utf8").split("\n").filter(Boolean).slice(0, LIMIT).map((l) => JSON.parse(l));
 
   // Ours: the bundle build.sh made (or make it), and the runtime as one file.
-  const bundle = path.resolve(ROOT, option("bundle", ".cache/site/peps"));
+  let bundle = path.resolve(ROOT, option("bundle", ".cache/site/peps"));
+  if (Number.isFinite(LIMIT)) {
+    bundle = path.join(WORK, `splade-${LIMIT}`);
+    if (!existsSync(path.join(bundle, "manifest.json"))) {
+      const input = path.join(WORK, `peps-${LIMIT}.jsonl`);
+      writeFileSync(input, records.map((r) => JSON.stringify(r)).join("\n") + "\n");
+      const bin = process.env.SPLADE_BIN ?? path.join(ROOT, "target/release/splade");
+      execFileSync(bin, ["site", "build", "--model", "models/splade-tiny", "--input", input, "--out", bundle], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+    }
+  }
   if (!existsSync(path.join(bundle, "manifest.json"))) {
     throw new Error(`${bundle} is missing: run ./build.sh build (it builds the PEP bundle there)`);
   }
