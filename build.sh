@@ -2,6 +2,7 @@
 # Build, test and demo driver for splade-wasm.
 # Usage: ./build.sh setup|build|demo|test  (also: wasm = wasm package + dist only, dist = re-assemble dist/,
 #        package = the npm package in pkg/ from js/ + dist (no compiling),
+#        peps = the static search demo's PEP bundle into dist/peps (demo does it too),
 #        bench [options] = side-by-side benchmark vs onnxruntime-web, see bench/bench.mjs and README)
 set -euo pipefail
 
@@ -212,7 +213,10 @@ build_peps_bundle() {
     gunzip -c data/python-peps.jsonl.gz >"$jsonl.tmp" && mv "$jsonl.tmp" "$jsonl"
   fi
   log "splade site build: python-peps -> dist/peps/"
+  [[ -x target/release/splade ]] || die "target/release/splade is missing; run ./build.sh build"
   target/release/splade site build --model "$MODEL_DIR" --input "$jsonl" --out "$bundle"
+  rm -rf dist/peps
+  mkdir -p dist
   cp -r "$bundle" dist/peps
 }
 
@@ -232,9 +236,9 @@ assemble_dist() {
   [[ -x target/release/splade ]] || die "target/release/splade is missing; run ./build.sh build"
   target/release/splade convert "$MODEL_DIR" "dist/$MODEL_PACK" --dtype q8_0 >/dev/null
   target/release/splade convert "$MODEL_DIR" "dist/${MODEL_PACK/q8_0/f32}" --dtype f32 >/dev/null
-  # The static search runtime as one module file (one request) for dist/peps.html.
+  # The static search runtime as one module file (one request) for dist/peps.html; its PEP bundle
+  # is built by `demo` (or `peps`), not here: encoding 21,635 passages takes minutes.
   node tools/site-bundle-js.mjs js/site/splade-search.js dist/site/splade-search.js
-  build_peps_bundle
   write_app_files
   du -sh dist
 }
@@ -248,6 +252,7 @@ cmd_build() {
 cmd_demo() {
   cmd_setup
   cmd_build
+  build_peps_bundle
   log "serving dist/ on http://127.0.0.1:$DEMO_PORT (Ctrl-C to stop)"
   exec node tools/serve.mjs dist "$DEMO_PORT"
 }
@@ -343,11 +348,12 @@ case "${1:-}" in
   wasm) build_wasm && assemble_dist ;;
   package) package_npm && assemble_dist ;;
   dist) assemble_dist ;;
+  peps) build_peps_bundle ;;
   demo) cmd_demo ;;
   test) cmd_test ;;
   bench) shift && cmd_bench "$@" ;;
   *)
-    echo "usage: $0 setup|build|demo|test|wasm|package|dist|bench [options]" >&2
+    echo "usage: $0 setup|build|demo|test|wasm|package|dist|peps|bench [options]" >&2
     exit 2
     ;;
 esac

@@ -4,7 +4,7 @@
 // first query (cold, runtime included) and of later queries (median, p95), time to results under
 // emulated Slow 3G, and search time once the data is there. A benchmark, not a test.
 //
-// Usage (after ./build.sh build, which builds the PEP bundle into .cache/site/peps):
+// Usage (after ./build.sh peps, which builds the PEP bundle into .cache/site/peps):
 //   node bench/site-pagefind.mjs [--bundle DIR] [--queries bench/site-queries.txt] [--k 10] [--throttled 20] [--out FILE]
 // --limit N: only the first N passages for both engines (the splade bundle is then built here, with
 // SPLADE_BIN or target/release/splade), for a quick run on a slow machine.
@@ -68,7 +68,7 @@ function prepare() {
     }
   }
   if (!existsSync(path.join(bundle, "manifest.json"))) {
-    throw new Error(`${bundle} is missing: run ./build.sh build (it builds the PEP bundle there)`);
+    throw new Error(`${bundle} is missing: run ./build.sh peps (it builds the PEP bundle there)`);
   }
   rmSync(path.join(www, "peps"), { recursive: true, force: true });
   execFileSync("cp", ["-r", bundle, path.join(www, "peps")]);
