@@ -5,12 +5,13 @@
 # earlier queries' shards are cached). Not part of CI (the 1M build takes minutes).
 #
 #   bench/site-scale.sh [SIZES...]        default: 10000 100000 1000000
-#   SPLADE=target/release/splade WORK=.cache/site-scale QUERIES=1000
+#   SPLADE=target/release/splade WORK=.cache/site-scale QUERIES=1000 SHARD_BYTES=2048
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SPLADE=${SPLADE:-target/release/splade}
 WORK=${WORK:-.cache/site-scale}
 QUERIES=${QUERIES:-1000}
+SHARD_BYTES=${SHARD_BYTES:-2048}
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(10000 100000 1000000)
 mkdir -p "$WORK"
@@ -19,7 +20,7 @@ printf '| passages | build s | bundle MB | shard files | shard MB | cold query: 
 printf '|---|---|---|---|---|---|---|---|---|---|\n'
 for n in "${SIZES[@]}"; do
   out="$WORK/bundle-$n"
-  build=$("$SPLADE" site build --synthetic "$n" --out "$out" --no-cache 2>/dev/null)
+  build=$("$SPLADE" site build --synthetic "$n" --out "$out" --no-cache --shard-bytes "$SHARD_BYTES" 2>/dev/null)
   bench=$("$SPLADE" site bench "$out" --synthetic-queries "$QUERIES")
   python3 - "$n" "$build" "$bench" <<'PY'
 import json, sys

@@ -7,6 +7,10 @@
 #   bench/site-shards.sh [QUERIES.jsonl]    (JSON lines with `text`; default: 300 queries made of
 #                                            the first words of PEP section headings, seed 7)
 #   SPLADE=target/release/splade MODEL=models/splade-tiny WORK=.cache/site-shards
+#   INPUT=site.jsonl VECTORS=vectors.jsonl: another corpus, from vectors (`splade encode` output,
+#   one per record), e.g. SciFact as bench/site-quality.py prepares it:
+#   INPUT=.cache/site-quality/site.jsonl VECTORS=.cache/site-quality/docvecs.jsonl \
+#     bench/site-shards.sh .cache/site-quality/queries.jsonl
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SPLADE=${SPLADE:-target/release/splade}
@@ -34,8 +38,13 @@ printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
 for setting in "4096 8" "8192 8" "16384 8" "32768 8" "65536 8" "16384 4" "16384 16" "16384 32"; do
   set -- $setting
   out="$WORK/bundle-$1-$2"
-  "$SPLADE" site build --model "$MODEL" --input "$WORK/site.jsonl" --out "$out" --cache "$WORK/vectors.cache" \
-    --shard-bytes "$1" --passages-per-fragment "$2" > "$out.build.json"
+  if [ -n "${VECTORS:-}" ]; then
+    "$SPLADE" site build --model "$MODEL" --input "$INPUT" --vectors "$VECTORS" --out "$out" --no-cache \
+      --shard-bytes "$1" --passages-per-fragment "$2" > "$out.build.json"
+  else
+    "$SPLADE" site build --model "$MODEL" --input "$WORK/site.jsonl" --out "$out" --cache "$WORK/vectors.cache" \
+      --shard-bytes "$1" --passages-per-fragment "$2" > "$out.build.json"
+  fi
   "$SPLADE" site bench "$out" --queries "$QUERIES" > "$out.bench.json"
   python3 - "$1" "$2" "$out.build.json" "$out.bench.json" <<'PY'
 import json, sys

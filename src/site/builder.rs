@@ -26,7 +26,7 @@ use crate::files::DirectoryFiles;
 use crate::sparse::SparseVector;
 
 /// Shard bodies of about this many bytes before compression (see FORMAT.md for the measurements).
-pub const DEFAULT_SHARD_BYTES: usize = 16 * 1024;
+pub const DEFAULT_SHARD_BYTES: usize = 2048;
 /// Passages per fragment file.
 pub const DEFAULT_PASSAGES_PER_FRAGMENT: usize = 8;
 
