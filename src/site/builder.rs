@@ -84,7 +84,7 @@ impl Model {
                 hash.update(relative.as_bytes());
                 hash.update([0]);
                 hash.update((bytes.len() as u64).to_le_bytes());
-                hash.update(&bytes);
+                hash.update(bytes);
             }
             SparseEncoder::load(&DirectoryFiles::new(path)?)?
         };

@@ -288,7 +288,7 @@ pub fn html_to_text(html: &str) -> PageText {
         i += len;
         let name = tag.name.as_str();
         let hidden = !tag.closing
-            && (tag.attributes.contains("hidden") && has_attribute(tag.attributes, "hidden")
+            && (has_attribute(tag.attributes, "hidden")
                 || tag
                     .attributes
                     .to_ascii_lowercase()
