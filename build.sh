@@ -2,6 +2,7 @@
 # Build, test and demo driver for splade-wasm.
 # Usage: ./build.sh setup|build|demo|test  (also: wasm = wasm package + dist only, dist = re-assemble dist/,
 #        package = the npm package in pkg/ from js/ + dist (no compiling),
+#        peps = the static search demo's PEP bundle into dist/peps (demo does it too),
 #        bench [options] = side-by-side benchmark vs onnxruntime-web, see bench/bench.mjs and README)
 set -euo pipefail
 
@@ -217,9 +218,25 @@ package_npm() {
 write_app_files() {
   # The files the demo's service worker keeps for offline use (everything but the model, which the
   # page caches itself).
-  (cd dist && find . -type f ! -path './models/*' ! -name app-files.json | sed 's|^\./||' | sort) \
+  (cd dist && find . -type f ! -path './models/*' ! -path './peps/*' ! -name app-files.json | sed 's|^\./||' | sort) \
     | python3 -c 'import json, sys; json.dump([l.strip() for l in sys.stdin if l.strip()], sys.stdout, indent=1)' \
     >dist/app-files.json
+}
+
+build_peps_bundle() {
+  # The static search demo (issue 12): the PEP corpus encoded ahead of time into a bundle. The
+  # builder's passage cache (next to the bundle, in .cache/) re-encodes only changed documents.
+  local jsonl="$CACHE_DIR/site/python-peps.jsonl" bundle="$CACHE_DIR/site/peps"
+  mkdir -p "$CACHE_DIR/site"
+  if [[ ! "$jsonl" -nt data/python-peps.jsonl.gz ]]; then
+    gunzip -c data/python-peps.jsonl.gz >"$jsonl.tmp" && mv "$jsonl.tmp" "$jsonl"
+  fi
+  log "splade site build: python-peps -> dist/peps/"
+  [[ -x target/release/splade ]] || die "target/release/splade is missing; run ./build.sh build"
+  target/release/splade site build --model "$MODEL_DIR" --input "$jsonl" --out "$bundle"
+  rm -rf dist/peps
+  mkdir -p dist
+  cp -r "$bundle" dist/peps
 }
 
 assemble_dist() {
@@ -238,6 +255,9 @@ assemble_dist() {
   [[ -x target/release/splade ]] || die "target/release/splade is missing; run ./build.sh build"
   target/release/splade convert "$MODEL_DIR" "dist/$MODEL_PACK" --dtype q8_0 >/dev/null
   target/release/splade convert "$MODEL_DIR" "dist/${MODEL_PACK/q8_0/f32}" --dtype f32 >/dev/null
+  # The static search runtime as one module file (one request) for dist/peps.html; its PEP bundle
+  # is built by `demo` (or `peps`), not here: encoding 21,635 passages takes minutes.
+  node tools/site-bundle-js.mjs js/site/splade-search.js dist/site/splade-search.js
   write_app_files
   du -sh dist
 }
@@ -251,6 +271,7 @@ cmd_build() {
 cmd_demo() {
   cmd_setup
   cmd_build
+  build_peps_bundle
   log "serving dist/ on http://127.0.0.1:$DEMO_PORT (Ctrl-C to stop)"
   exec node tools/serve.mjs dist "$DEMO_PORT"
 }
@@ -301,6 +322,7 @@ cmd_test() {
   # A failed install fails the engines stage (counted in the summary) instead of ending the run.
   setup_engines || log "engine test packages failed to install"
   run_stage engines "$ENGINES_VENV/bin/python" tests/engines/run.py
+  run_stage site node tests/js/site.mjs
 
   log "summary"
   local i failed=0
@@ -354,11 +376,12 @@ case "${1:-}" in
   wasm) build_wasm && assemble_dist ;;
   package) package_npm && assemble_dist ;;
   dist) assemble_dist ;;
+  peps) build_peps_bundle ;;
   demo) cmd_demo ;;
   test) cmd_test ;;
   bench) shift && cmd_bench "$@" ;;
   *)
-    echo "usage: $0 setup|build|demo|test|wasm|package|dist|bench [options]" >&2
+    echo "usage: $0 setup|build|demo|test|wasm|package|dist|peps|bench [options]" >&2
     exit 2
     ;;
 esac

@@ -18,6 +18,8 @@ mod loading;
 mod models;
 mod pooling;
 mod query;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod site;
 mod sparse;
 mod tokenizer;
 #[cfg(not(target_arch = "wasm32"))]

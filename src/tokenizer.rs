@@ -75,6 +75,13 @@ impl TextTokenizer {
         Ok(encoding.get_ids().to_vec())
     }
 
+    /// The tokenizer as `tokenizer.json` text (e.g. to ship a lean copy of its vocabulary).
+    pub fn to_json(&self) -> Result<String> {
+        self.inner
+            .to_string(false)
+            .map_err(|e| Error::model(format!("cannot serialise the tokenizer: {e}")))
+    }
+
     /// The vocabulary string of a token id, e.g. `"##ing"` or `"[CLS]"`.
     pub fn token(&self, id: u32) -> Option<String> {
         self.inner.id_to_token(id)

@@ -132,6 +132,11 @@ enum Command {
     Export(splade_wasm::export::stream::ExportArgs),
     /// Write query vectors as a search engine's request body (pgvector: a SQL statement).
     ExportQuery(splade_wasm::export::stream::ExportQueryArgs),
+    /// Static-site search: build a bundle, search it as the browser does, measure it.
+    Site {
+        #[command(subcommand)]
+        command: splade_wasm::site::cli::SiteCommand,
+    },
     /// Write a randomly initialised model of a real size, for benchmarks and memory measurements.
     RandomModel {
         #[arg(long, value_enum)]
@@ -240,6 +245,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Eval { model, data } => eval(&model, &data),
         Command::Export(args) => splade_wasm::export::stream::export(&args),
         Command::ExportQuery(args) => splade_wasm::export::stream::export_query(&args),
+        Command::Site { command } => splade_wasm::site::cli::run(command),
         Command::RandomModel {
             architecture,
             tokenizer,

@@ -1,0 +1,297 @@
+//! Reading a bundle as the browser runtime does: the manifest, then only the shards of the query's
+//! tokens (each checked and cached), exact integer top-k, then the fragments of the hits.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::format::{open, BuildId, Cursor, FileKind, Manifest, MANIFEST, TOKENIZER};
+use super::tokenizer_asset;
+use crate::error::{Error, Result};
+use crate::query::QueryEncoder;
+
+/// One token's list inside a decoded shard.
+#[derive(Debug, Clone)]
+pub struct ListEntry {
+    pub token: u32,
+    pub count: usize,
+    pub factor: u32,
+    pub scale: f32,
+    ids: std::ops::Range<usize>,
+    impacts: std::ops::Range<usize>,
+}
+
+pub struct Shard {
+    body: Vec<u8>,
+    entries: Vec<ListEntry>,
+}
+
+impl Shard {
+    fn parse(body: Vec<u8>, first_token: u32, end_token: u32, file: &str) -> Result<Self> {
+        let mut c = Cursor::new(&body, file);
+        let n = c.varint()? as usize;
+        let mut entries = Vec::with_capacity(n.min(body.len()));
+        let mut token = first_token;
+        let mut data_len = 0usize;
+        for i in 0..n {
+            let gap = c.varint()?;
+            if i > 0 && gap == 0 {
+                return Err(c.malformed("token ids must increase"));
+            }
+            token = token
+                .checked_add(gap)
+                .filter(|&t| t < end_token)
+                .ok_or_else(|| c.malformed("token id outside the shard's range"))?;
+            let count = c.varint()? as usize;
+            let factor = c.varint()?;
+            let scale = c.f32()?;
+            let id_bytes = c.varint()? as usize;
+            if count == 0 || factor == 0 || id_bytes < count {
+                return Err(c.malformed("empty list, zero factor or short id stream"));
+            }
+            let ids = data_len..data_len + id_bytes;
+            let impacts = ids.end..ids.end + count;
+            data_len = impacts.end;
+            entries.push(ListEntry {
+                token,
+                count,
+                factor,
+                scale,
+                ids,
+                impacts,
+            });
+        }
+        let start = c.position();
+        if body.len() - start != data_len {
+            return Err(c.malformed("the lists' data does not fill the rest of the shard"));
+        }
+        for e in &mut entries {
+            e.ids = e.ids.start + start..e.ids.end + start;
+            e.impacts = e.impacts.start + start..e.impacts.end + start;
+        }
+        Ok(Self { body, entries })
+    }
+
+    pub fn entry(&self, token: u32) -> Option<&ListEntry> {
+        self.entries
+            .binary_search_by_key(&token, |e| e.token)
+            .ok()
+            .map(|i| &self.entries[i])
+    }
+
+    /// `(ordinal, impact)` pairs of a list, checked against the passage count.
+    pub fn postings(&self, e: &ListEntry, passages: usize, file: &str) -> Result<Vec<(u32, u8)>> {
+        let mut c = Cursor::new(&self.body[e.ids.clone()], file);
+        let impacts = &self.body[e.impacts.clone()];
+        let mut out = Vec::with_capacity(e.count);
+        let mut ordinal: Option<u32> = None;
+        for &q in impacts {
+            let gap = c.varint()?;
+            let next = match ordinal {
+                None => Some(gap),
+                Some(_) if gap == 0 => None,
+                Some(o) => o.checked_add(gap),
+            };
+            let o = next
+                .filter(|&o| (o as usize) < passages)
+                .ok_or_else(|| c.malformed("passage ordinal out of order or out of range"))?;
+            if q == 0 {
+                return Err(c.malformed("impact 0"));
+            }
+            out.push((o, q));
+            ordinal = Some(o);
+        }
+        if !c.is_at_end() {
+            return Err(c.malformed("id stream longer than its list"));
+        }
+        Ok(out)
+    }
+}
+
+/// A passage's record in a fragment.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PassageRecord {
+    pub id: String,
+    pub n: usize,
+    pub title: String,
+    pub url: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub ordinal: u32,
+    /// `Σ F_t · q(t, p)`, exact.
+    pub acc: u64,
+    pub score: f64,
+}
+
+/// A bundle in a folder, read file by file with the counts a browser would see.
+pub struct Bundle {
+    dir: PathBuf,
+    pub manifest: Manifest,
+    build: BuildId,
+    shards: HashMap<usize, Shard>,
+    fragments: HashMap<usize, Vec<PassageRecord>>,
+    query: Option<QueryEncoder>,
+    /// Stored shard and fragment files read so far, and their stored bytes.
+    pub files: usize,
+    pub bytes: u64,
+}
+
+impl Bundle {
+    pub fn open(dir: &Path) -> Result<Self> {
+        let manifest = Manifest::parse(&read(dir, MANIFEST)?)?;
+        let build = manifest.build_id()?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            manifest,
+            build,
+            shards: HashMap::new(),
+            fragments: HashMap::new(),
+            query: None,
+            files: 0,
+            bytes: 0,
+        })
+    }
+
+    /// The bundle's query encoder (from `tokenizer.bin`), checked against the manifest's model.
+    pub fn query_encoder(&mut self) -> Result<&QueryEncoder> {
+        if self.query.is_none() {
+            let model = self.manifest.model.as_ref().ok_or_else(|| {
+                Error::input("this bundle has no tokenizer (built from vectors without a model): query it by token ids")
+            })?;
+            let (query, fingerprint) = tokenizer_asset::read(&read(&self.dir, TOKENIZER)?)?;
+            if fingerprint != model.fingerprint {
+                return Err(Error::input(format!(
+                    "bundle file `{TOKENIZER}` is for model {fingerprint}, the manifest says {}: the bundle mixes two builds",
+                    model.fingerprint
+                )));
+            }
+            self.query = Some(query);
+        }
+        Ok(self.query.as_ref().expect("just set"))
+    }
+
+    /// The query's distinct token ids with a non-zero query weight, increasing.
+    pub fn query_tokens(&mut self, text: &str) -> Result<Vec<u32>> {
+        let v = self.query_encoder()?.encode(text)?;
+        Ok(v.indices().to_vec())
+    }
+
+    fn fetch(&mut self, kind: FileKind, n: usize) -> Result<Vec<u8>> {
+        let path = kind.path(n);
+        let stored = read(&self.dir, &path)?;
+        self.files += 1;
+        self.bytes += stored.len() as u64;
+        open(kind, n, &self.build, &stored, &path)
+    }
+
+    fn shard(&mut self, n: usize) -> Result<&Shard> {
+        if !self.shards.contains_key(&n) {
+            let body = self.fetch(FileKind::Shard, n)?;
+            let first = self.manifest.shards.first_token[n];
+            let end = self
+                .manifest
+                .shards
+                .first_token
+                .get(n + 1)
+                .copied()
+                .unwrap_or(self.manifest.vocab_size as u32);
+            let shard = Shard::parse(body, first, end, &FileKind::Shard.path(n))?;
+            self.shards.insert(n, shard);
+        }
+        Ok(&self.shards[&n])
+    }
+
+    /// Every posting of `token` as `(ordinal, impact)`, and its list entry (`None`: no postings).
+    pub fn list(&mut self, token: u32) -> Result<Option<(ListEntry, Vec<(u32, u8)>)>> {
+        if token as usize >= self.manifest.vocab_size {
+            return Err(Error::input(format!(
+                "token id {token} is outside the bundle's vocabulary of {}",
+                self.manifest.vocab_size
+            )));
+        }
+        let n = self.manifest.shard_of(token);
+        let passages = self.manifest.passages;
+        let shard = self.shard(n)?;
+        let Some(entry) = shard.entry(token).cloned() else {
+            return Ok(None);
+        };
+        let postings = shard.postings(&entry, passages, &FileKind::Shard.path(n))?;
+        Ok(Some((entry, postings)))
+    }
+
+    /// Exact top-k over the stored impacts: `acc` descending, ties by ordinal ascending.
+    pub fn search_tokens(&mut self, tokens: &[u32], k: usize) -> Result<Vec<Hit>> {
+        let mut tokens = tokens.to_vec();
+        tokens.sort_unstable();
+        tokens.dedup();
+        let mut acc: HashMap<u32, u64> = HashMap::new();
+        for &t in &tokens {
+            if let Some((entry, postings)) = self.list(t)? {
+                let factor = u64::from(entry.factor);
+                for (o, q) in postings {
+                    *acc.entry(o).or_insert(0) += factor * u64::from(q);
+                }
+            }
+        }
+        let mut hits: Vec<(u64, u32)> = acc.into_iter().map(|(o, a)| (a, o)).collect();
+        let order = |a: &(u64, u32), b: &(u64, u32)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
+        if hits.len() > k && k > 0 {
+            hits.select_nth_unstable_by(k - 1, order);
+            hits.truncate(k);
+        }
+        hits.sort_unstable_by(order);
+        hits.truncate(k);
+        let unit = self.manifest.score_unit;
+        Ok(hits
+            .into_iter()
+            .map(|(acc, ordinal)| Hit {
+                ordinal,
+                acc,
+                score: acc as f64 * unit,
+            })
+            .collect())
+    }
+
+    /// The fragment record of a passage.
+    pub fn passage(&mut self, ordinal: u32) -> Result<PassageRecord> {
+        let per = self.manifest.fragments.passages_per_fragment;
+        let n = ordinal as usize / per;
+        if ordinal as usize >= self.manifest.passages {
+            return Err(Error::input(format!("no passage {ordinal} in the bundle")));
+        }
+        if !self.fragments.contains_key(&n) {
+            let body = self.fetch(FileKind::Fragment, n)?;
+            let path = FileKind::Fragment.path(n);
+            let records: Vec<PassageRecord> = serde_json::from_slice(&body)
+                .map_err(|e| Error::input(format!("bundle file `{path}` is malformed: {e}")))?;
+            let expected = per.min(self.manifest.passages - n * per);
+            if records.len() != expected {
+                return Err(Error::input(format!(
+                    "bundle file `{path}` holds {} passages, expected {expected}",
+                    records.len()
+                )));
+            }
+            self.fragments.insert(n, records);
+        }
+        Ok(self.fragments[&n][ordinal as usize % per].clone())
+    }
+}
+
+fn read(dir: &Path, path: &str) -> Result<Vec<u8>> {
+    let full = dir.join(path);
+    std::fs::read(&full).map_err(|e| {
+        let what = if e.kind() == std::io::ErrorKind::NotFound {
+            "is missing".to_string()
+        } else {
+            format!("cannot be read ({e})")
+        };
+        Error::input(format!(
+            "bundle file `{path}` {what} (in `{}`)",
+            dir.display()
+        ))
+    })
+}

@@ -1,0 +1,167 @@
+//! `tokenizer.bin`: the query tokenizer and query weights for a runtime without the `tokenizers`
+//! crate (format owned by the JS side: `/work/notes/site-tokenizer-format.md`). Only the BERT
+//! pipeline (BertNormalizer, BertPreTokenizer, WordPiece) is supported, which is what the JS
+//! tokenizer implements. Reading it back builds a `tokenizers` tokenizer with the same pipeline,
+//! so `splade site search` tokenizes from the bundle, as the browser does.
+
+use serde_json::{json, Value};
+
+use super::format::{gunzip, gzip};
+use crate::error::{Error, Result};
+use crate::query::QueryEncoder;
+use crate::tokenizer::TextTokenizer;
+
+const MAGIC: &[u8; 8] = b"SPLDQTK1";
+
+/// The gzip-compressed asset for `query` (the model's query encoder).
+pub fn write(query: &QueryEncoder, fingerprint: &str) -> Result<Vec<u8>> {
+    let tokenizer = query.tokenizer();
+    let spec: Value = serde_json::from_str(&tokenizer.to_json()?)
+        .map_err(|e| Error::model(format!("cannot read the tokenizer's JSON: {e}")))?;
+    let unsupported = |what: &str, got: &Value| {
+        Error::input(format!(
+            "static search needs a BERT WordPiece tokenizer (the browser runtime implements only that); this one has {what} {got}"
+        ))
+    };
+    let normalizer = &spec["normalizer"];
+    let normalizer = match normalizer["type"].as_str() {
+        None if normalizer.is_null() => json!({"clean_text": false, "handle_chinese_chars": false,
+                                               "strip_accents": false, "lowercase": false}),
+        Some("BertNormalizer") => {
+            let flag = |key: &str| normalizer[key].as_bool().unwrap_or(false);
+            let lowercase = flag("lowercase");
+            json!({"clean_text": flag("clean_text"), "handle_chinese_chars": flag("handle_chinese_chars"),
+                   "strip_accents": normalizer["strip_accents"].as_bool().unwrap_or(lowercase),
+                   "lowercase": lowercase})
+        }
+        _ => return Err(unsupported("normalizer", normalizer)),
+    };
+    if spec["pre_tokenizer"]["type"] != "BertPreTokenizer" {
+        return Err(unsupported("pre-tokenizer", &spec["pre_tokenizer"]));
+    }
+    let model = &spec["model"];
+    if model["type"] != "WordPiece" {
+        return Err(unsupported("model", &model["type"]));
+    }
+    let vocab_size = tokenizer.vocab_size();
+    let mut vocab = Vec::with_capacity(vocab_size);
+    for id in 0..vocab_size as u32 {
+        let token = tokenizer
+            .token(id)
+            .ok_or_else(|| Error::model(format!("the tokenizer has no token with id {id}")))?;
+        if token.contains('\n') {
+            return Err(Error::model(format!(
+                "token id {id} contains a line break, which the asset cannot store"
+            )));
+        }
+        vocab.push(token);
+    }
+    let unk = model["unk_token"].as_str().unwrap_or("[UNK]");
+    let unk_id = tokenizer.token_id(unk).ok_or_else(|| {
+        Error::model(format!(
+            "the unknown token {unk:?} is not in the vocabulary"
+        ))
+    })?;
+    let header = json!({
+        "format": 1,
+        "fingerprint": fingerprint,
+        "vocab_size": vocab_size,
+        "normalizer": normalizer,
+        "wordpiece": {
+            "unk_id": unk_id,
+            "continuing_subword_prefix": model["continuing_subword_prefix"].as_str().unwrap_or("##"),
+            "max_input_chars_per_word": model["max_input_chars_per_word"].as_u64().unwrap_or(100),
+        },
+        "added_tokens": spec["added_tokens"],
+        "max_query_tokens": tokenizer.max_length(),
+    });
+    let header = header.to_string();
+    let vocab = vocab.join("\n");
+    let mut raw = Vec::with_capacity(16 + header.len() + vocab.len() + 4 * vocab_size);
+    raw.extend_from_slice(MAGIC);
+    raw.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    raw.extend_from_slice(header.as_bytes());
+    raw.extend_from_slice(&(vocab.len() as u32).to_le_bytes());
+    raw.extend_from_slice(vocab.as_bytes());
+    for id in 0..vocab_size {
+        let w = query.weights().get(id).copied().unwrap_or(0.0);
+        raw.extend_from_slice(&w.to_le_bytes());
+    }
+    gzip(&raw)
+}
+
+/// The query encoder stored in an asset, and its fingerprint.
+pub fn read(stored: &[u8]) -> Result<(QueryEncoder, String)> {
+    let bad = |what: &str| Error::input(format!("bundle file `tokenizer.bin` {what}"));
+    let raw = if stored.starts_with(&[0x1f, 0x8b]) {
+        gunzip(stored).map_err(|e| bad(&format!("is corrupt or truncated (gzip: {e})")))?
+    } else {
+        stored.to_vec()
+    };
+    let mut at = 0usize;
+    let mut take = |n: usize| -> Result<&[u8]> {
+        let end = at.checked_add(n).filter(|&e| e <= raw.len());
+        let end = end.ok_or_else(|| bad("is truncated"))?;
+        let out = &raw[at..end];
+        at = end;
+        Ok(out)
+    };
+    if take(8)? != MAGIC {
+        return Err(bad("is not a query tokenizer (wrong magic)"));
+    }
+    let len = |b: &[u8]| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize;
+    let header_len = len(take(4)?);
+    let header: Value = serde_json::from_slice(take(header_len)?)
+        .map_err(|e| bad(&format!("has a malformed header: {e}")))?;
+    let vocab_len = len(take(4)?);
+    let vocab = std::str::from_utf8(take(vocab_len)?)
+        .map_err(|_| bad("has a vocabulary that is not UTF-8"))?
+        .to_string();
+    let vocab_size = header["vocab_size"].as_u64().unwrap_or(0) as usize;
+    let tokens: Vec<&str> = vocab.split('\n').collect();
+    if tokens.len() != vocab_size {
+        return Err(bad("has a vocabulary of the wrong size"));
+    }
+    let weights: Vec<f32> = take(4 * vocab_size)?
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+        .collect();
+    if at != raw.len() {
+        return Err(bad("has trailing bytes"));
+    }
+    let wp = &header["wordpiece"];
+    let unk_id = wp["unk_id"].as_u64().unwrap_or(u64::MAX) as usize;
+    let unk = tokens
+        .get(unk_id)
+        .ok_or_else(|| bad("names an unknown-token id outside the vocabulary"))?;
+    let mut normalizer = header["normalizer"].clone();
+    normalizer["type"] = json!("BertNormalizer");
+    let vocab_map: serde_json::Map<String, Value> = tokens
+        .iter()
+        .enumerate()
+        .map(|(id, t)| (t.to_string(), json!(id)))
+        .collect();
+    let spec = json!({
+        "version": "1.0", "truncation": null, "padding": null,
+        "added_tokens": header["added_tokens"],
+        "normalizer": normalizer,
+        "pre_tokenizer": {"type": "BertPreTokenizer"},
+        "post_processor": null, "decoder": null,
+        "model": {"type": "WordPiece", "unk_token": unk,
+                  "continuing_subword_prefix": wp["continuing_subword_prefix"],
+                  "max_input_chars_per_word": wp["max_input_chars_per_word"],
+                  "vocab": vocab_map},
+    });
+    let max_query = header["max_query_tokens"].as_u64().unwrap_or(512) as usize;
+    let tokenizer = TextTokenizer::from_bytes(
+        spec.to_string().as_bytes(),
+        max_query,
+        false,
+        "tokenizer.bin",
+    )?;
+    let fingerprint = header["fingerprint"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    Ok((QueryEncoder::new(tokenizer, weights)?, fingerprint))
+}
