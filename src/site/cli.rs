@@ -14,7 +14,7 @@ use super::input::read_documents;
 use super::postings::PostingsBuilder;
 use super::reader::{Bundle, PassageRecord};
 use crate::error::{Error, Result};
-use crate::index::bench::{passage_id, SyntheticCorpus, VOCAB_SIZE};
+use crate::index_bench::{passage_id, SyntheticCorpus, VOCAB_SIZE};
 use crate::index::vector_from_parts;
 
 #[derive(Subcommand)]
