@@ -309,6 +309,7 @@ cmd_test() {
 
   run_stage cargo cargo test --release
   run_stage node node tests/js/node-parity.mjs
+  run_stage limits node tests/js/model-limits.mjs
   run_stage browser node tests/js/browser-parity.mjs
   run_stage loading node tests/js/model-loading.mjs
   run_stage package node tests/js/npm-package.mjs

@@ -176,7 +176,9 @@ export interface SplitOptions {
 
 /** Splits text into passages by paragraphs, packed up to the budget; long paragraphs are cut at sentences, then spaces. */
 export function splitPassages(text: string, options?: SplitOptions): Passage[];
-/** `splitPassages` options that fit an encoder's model (`maxTokens` includes special tokens). */
+/** Passage length when none is asked for (attention's cost grows with the square of the length). */
+export const DEFAULT_PASSAGE_TOKENS: 512;
+/** `splitPassages` options that fit an encoder's model (`maxTokens` includes special tokens; default min(model maximum, 512)). */
 export function tokenBudget(encoder: SparseEncoder, maxTokens?: number | null): Required<SplitOptions>;
 
 export const MAX_WORKERS: number;
@@ -341,7 +343,7 @@ export interface CreateSearchOptions extends Omit<LoadOptions, "reload"> {
   workerUrl?: string | URL | null;
   /** Encode on the calling thread when workers cannot start (default true; see Search.workerFallback). */
   fallback?: boolean;
-  /** Passage length in tokens, special tokens included (default: the model's maximum). */
+  /** Passage length in tokens, special tokens included (default: min(the model's maximum, 512), see DEFAULT_PASSAGE_TOKENS; up to the model's maximum). */
   maxPassageTokens?: number | null;
 }
 

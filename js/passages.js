@@ -148,12 +148,22 @@ export function splitPassages(text, { maxTokens = 256, countTokens = null } = {}
   return passages;
 }
 
-/** A `countTokens` for `splitPassages` from an encoder, and the matching budget. */
+/**
+ * Passage length when none is asked for: attention costs grow with the square of a passage's
+ * length, so a GTE model's 8,192-token window would make one passage cost minutes in wasm, while
+ * passages of 512 tokens (BERT's whole window) cost about as much per token as short ones.
+ */
+export const DEFAULT_PASSAGE_TOKENS = 512;
+
+/**
+ * A `countTokens` for `splitPassages` from an encoder, and the matching budget: `maxTokens`
+ * (default min(model maximum, DEFAULT_PASSAGE_TOKENS); at most the model's maximum).
+ */
 export function tokenBudget(encoder, maxTokens = null) {
   const info = encoder.info();
   const modelMax = info.maxDocumentTokens;
   // documentTokenIds adds [CLS]/[SEP] and truncates at the model's maximum: keep one token spare so
   // that a passage that fits is never truncated.
-  const budget = Math.max(8, Math.min(maxTokens ?? modelMax, modelMax) - 3);
+  const budget = Math.max(8, Math.min(maxTokens ?? DEFAULT_PASSAGE_TOKENS, modelMax) - 3);
   return { maxTokens: budget, countTokens: (s) => Math.max(0, encoder.documentTokenIds(s).length - 2) };
 }

@@ -44,7 +44,7 @@ export class EncoderPool {
 
   /**
    * Starts `size` workers (default: `defaultWorkerCount()`), each building the encoder's model.
-   * `maxTokens` caps passages (tokens, specials included; default: the model's maximum).
+   * `maxTokens` caps passages (tokens, specials included; default: min(the model's maximum, 512)).
    */
   static async create(encoder, { size = defaultWorkerCount(), maxTokens = null, workerUrl = null, fallback = true } = {}) {
     const pool = new EncoderPool();

@@ -11,6 +11,7 @@ use super::layers::{
     self, Activation, AttentionScaling, Embedding, LayerNorm, LayerShape, PostNormLayer,
     PostNormPaths,
 };
+use super::limits::{Declared, DeclaredShape, ADDRESSABLE_BYTES};
 use super::model::{MaskedLanguageModel, ModelInfo};
 use super::weights::Weights;
 use crate::error::Result;
@@ -84,7 +85,17 @@ impl Bert {
         let hidden = c.hidden_size;
         let eps = c.layer_norm_eps;
         let activation = Activation::from_config("hidden_act", &c.hidden_act)?;
-        layers::check_heads(hidden, c.num_attention_heads, "num_attention_heads")?;
+        let declared = |key, value| Declared { key, value };
+        DeclaredShape {
+            hidden: declared("hidden_size", hidden),
+            layers: declared("num_hidden_layers", c.num_hidden_layers),
+            heads: declared("num_attention_heads", c.num_attention_heads),
+            intermediate: declared("intermediate_size", c.intermediate_size),
+            vocabulary: declared("vocab_size", c.vocab_size),
+            positions: declared("max_position_embeddings", c.max_position_embeddings),
+            rotary: false,
+        }
+        .check(ADDRESSABLE_BYTES)?;
         let shape = LayerShape {
             hidden,
             intermediate: c.intermediate_size,
@@ -150,9 +161,9 @@ impl MaskedLanguageModel for Bert {
         x = x.broadcast_add(&self.position_embeddings.narrow(0, 0, len)?)?;
         x = self.embeddings_norm.forward(&x)?;
 
-        let key_bias = layers::key_padding_bias(attention_mask)?;
+        let keys = layers::key_lengths(attention_mask)?;
         for layer in &self.layers {
-            x = layer.forward(&x, &key_bias, &self.shape)?;
+            x = layer.forward(&x, &keys, &self.shape)?;
         }
         Ok(x)
     }

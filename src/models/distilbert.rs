@@ -11,6 +11,7 @@ use super::layers::{
     self, Activation, AttentionScaling, Embedding, LayerNorm, LayerShape, PostNormLayer,
     PostNormPaths,
 };
+use super::limits::{Declared, DeclaredShape, ADDRESSABLE_BYTES};
 use super::model::{MaskedLanguageModel, ModelInfo};
 use super::weights::Weights;
 use crate::error::Result;
@@ -70,7 +71,17 @@ impl DistilBert {
         let c: DistilBertConfig = config::parse(config)?;
         let dim = c.dim;
         let activation = Activation::from_config("activation", &c.activation)?;
-        layers::check_heads(dim, c.n_heads, "n_heads")?;
+        let declared = |key, value| Declared { key, value };
+        DeclaredShape {
+            hidden: declared("dim", dim),
+            layers: declared("n_layers", c.n_layers),
+            heads: declared("n_heads", c.n_heads),
+            intermediate: declared("hidden_dim", c.hidden_dim),
+            vocabulary: declared("vocab_size", c.vocab_size),
+            positions: declared("max_position_embeddings", c.max_position_embeddings),
+            rotary: false,
+        }
+        .check(ADDRESSABLE_BYTES)?;
         let shape = LayerShape {
             hidden: dim,
             intermediate: c.hidden_dim,
@@ -126,9 +137,9 @@ impl MaskedLanguageModel for DistilBert {
             .broadcast_add(&self.position_embeddings.narrow(0, 0, len)?)?;
         let mut x = self.embeddings_norm.forward(&x)?;
 
-        let key_bias = layers::key_padding_bias(attention_mask)?;
+        let keys = layers::key_lengths(attention_mask)?;
         for layer in &self.layers {
-            x = layer.forward(&x, &key_bias, &self.shape)?;
+            x = layer.forward(&x, &keys, &self.shape)?;
         }
         Ok(x)
     }

@@ -3,16 +3,18 @@
 //! scaling, fused qkv projection, gated MLP, post-LayerNorm, tied decoder. Missing config keys take
 //! `NewConfig`'s defaults; options whose maths this file does not implement are refused by name.
 
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::config::{self, int};
 use super::head::{HeadPaths, MlmHead};
 use super::layers::{self, Activation, Embedding, LayerNorm, Linear};
+use super::limits::{Declared, DeclaredShape, ADDRESSABLE_BYTES};
 use super::model::{MaskedLanguageModel, ModelInfo};
 use super::weights::Weights;
 use crate::error::{Error, Result};
+use crate::kernels::attention::{self, Rows, Shape};
 
 /// `NewConfig`'s keys this model reads, with its defaults.
 #[derive(Deserialize)]
@@ -137,8 +139,8 @@ pub struct Gte {
 
 /// cos/sin tables `[positions, head_dim / 2]`, computed once at load.
 struct RotaryTables {
-    cos: Tensor,
-    sin: Tensor,
+    cos: Vec<f32>,
+    sin: Vec<f32>,
 }
 
 /// RoPE inverse frequencies as the reference computes them in float32. With NTK scaling (factor
@@ -164,29 +166,12 @@ pub fn rope_inverse_frequencies(head_dim: usize, theta: f64, ntk_factor: Option<
 impl RotaryTables {
     /// Angles are `f32(position) · f32(inv_freq)` rounded to float32 before cos/sin, as torch does;
     /// computing them in float64 moves long documents by up to 1.5e-4.
-    fn new(inv_freq: &[f32], positions: usize) -> Result<Self> {
-        let half = inv_freq.len();
-        let mut cos = Vec::with_capacity(positions * half);
-        let mut sin = Vec::with_capacity(positions * half);
-        for p in 0..positions {
-            for &f in inv_freq {
-                let angle = p as f32 * f;
-                cos.push(angle.cos());
-                sin.push(angle.sin());
-            }
+    fn new(inv_freq: &[f32], positions: usize) -> Self {
+        let angles = || (0..positions).flat_map(|p| inv_freq.iter().map(move |&f| p as f32 * f));
+        Self {
+            cos: angles().map(f32::cos).collect(),
+            sin: angles().map(f32::sin).collect(),
         }
-        Ok(Self {
-            cos: Tensor::from_vec(cos, (positions, half), &Device::Cpu)?,
-            sin: Tensor::from_vec(sin, (positions, half), &Device::Cpu)?,
-        })
-    }
-
-    /// Rotate-half (non-interleaved) RoPE on `[batch, heads, len, head_dim]`.
-    fn apply(&self, x: &Tensor) -> Result<Tensor> {
-        let len = x.dim(2)?;
-        let cos = self.cos.narrow(0, 0, len)?;
-        let sin = self.sin.narrow(0, 0, len)?;
-        Ok(candle_nn::rotary_emb::rope(x, &cos, &sin)?)
     }
 }
 
@@ -213,10 +198,23 @@ impl Gte {
         );
         let eps = c.layer_norm_eps;
         let activation = Activation::from_config("hidden_act", &c.hidden_act)?;
-        let head_dim = layers::check_heads(hidden, heads, "num_attention_heads")?;
-        let inv_freq = rope_inverse_frequencies(head_dim, c.rope_theta, c.ntk_factor()?);
         let max_positions = c.max_positions()?;
-        let rope = RotaryTables::new(&inv_freq, max_positions)?;
+        let declared = |key, value| Declared { key, value };
+        let head_dim = DeclaredShape {
+            hidden: declared("hidden_size", hidden),
+            layers: declared("num_hidden_layers", n_layers),
+            heads: declared("num_attention_heads", heads),
+            intermediate: declared("intermediate_size", intermediate),
+            vocabulary: declared("vocab_size", c.vocab_size),
+            positions: declared(
+                "max_position_embeddings (× rope_scaling.factor)",
+                max_positions,
+            ),
+            rotary: true,
+        }
+        .check(ADDRESSABLE_BYTES)?;
+        let inv_freq = rope_inverse_frequencies(head_dim, c.rope_theta, c.ntk_factor()?);
+        let rope = RotaryTables::new(&inv_freq, max_positions);
 
         let vb = &weights.vb;
         let emb = vb.pp("new.embeddings");
@@ -287,16 +285,29 @@ impl MaskedLanguageModel for Gte {
         }
         let mut x = self.embeddings_norm.forward(&x)?;
 
-        let key_bias = layers::key_padding_bias(attention_mask)?;
-        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        let keys = layers::key_lengths(attention_mask)?;
+        let scale = (1.0 / (self.head_dim as f64).sqrt()) as f32;
+        let shape = Shape {
+            batch: b,
+            len,
+            heads: self.heads,
+            head_dim: self.head_dim,
+        };
+        let (cos, sin) = (&self.rope.cos[..], &self.rope.sin[..]);
+        let stride = 3 * hidden;
         for layer in &self.layers {
-            let qkv = layer.qkv_proj.forward(&x)?;
-            let q = layers::split_heads(&qkv.narrow(2, 0, hidden)?, self.heads)?;
-            let k = layers::split_heads(&qkv.narrow(2, hidden, hidden)?, self.heads)?;
-            let v = layers::split_heads(&qkv.narrow(2, 2 * hidden, hidden)?, self.heads)?;
-            let (q, k) = (self.rope.apply(&q)?, self.rope.apply(&k)?);
+            // q, k and v stay in the fused projection's rows; RoPE turns q and k where they lie.
+            let mut qkv = layers::flat(&layer.qkv_proj.forward(&x)?)?;
+            attention::rope_in_place(&mut qkv, stride, 0, shape, cos, sin);
+            attention::rope_in_place(&mut qkv, stride, hidden, shape, cos, sin);
+            let rows = |offset| Rows {
+                data: &qkv,
+                stride,
+                offset,
+            };
             let context =
-                layers::merge_heads(&layers::attention(&q, &k, &v, &key_bias, Some(scale))?)?;
+                attention::attention(rows(0), rows(hidden), rows(2 * hidden), shape, &keys, scale);
+            let context = Tensor::from_vec(context, (b, len, hidden), x.device())?;
             let attended = layer
                 .attn_ln
                 .forward(&(layer.o_proj.forward(&context)? + &x)?)?;

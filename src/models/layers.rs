@@ -6,14 +6,11 @@ use candle_core::{Shape, Tensor};
 use super::matrix::Matrix;
 use super::weights::TensorSource;
 use crate::error::{Error, Result};
+use crate::kernels::attention::{self, Rows, Shape as AttentionShape};
 
 /// Rows processed at once by position-wise layers (the MLP): bounds the intermediate activations of
 /// long documents (8,192 tokens × 6,144 gated-MLP columns would be 200 MB in one piece).
 const MAX_ROWS_PER_CHUNK: usize = 1024;
-
-/// Bytes of attention scores held at once: query rows are processed in blocks so that an
-/// 8,192-token document never materialises every head's tokens × tokens matrix (3.2 GB for GTE).
-const ATTENTION_SCORE_BUDGET: usize = 32 << 20;
 
 pub struct Linear {
     weight: Matrix,
@@ -159,62 +156,44 @@ pub fn map_rows(x: &Tensor, f: impl Fn(&Tensor) -> Result<Tensor>) -> Result<Ten
     Ok(out.reshape(out_dims)?)
 }
 
-/// `[batch, len, hidden]` → `[batch, heads, len, head_dim]`, contiguous.
-pub fn split_heads(x: &Tensor, heads: usize) -> Result<Tensor> {
-    let (b, l, h) = x.dims3()?;
-    Ok(x.reshape((b, l, heads, h / heads))?
-        .transpose(1, 2)?
-        .contiguous()?)
+/// The number of real tokens of each sequence of a right-padded 0/1 `attention_mask`
+/// `[batch, len]`: the keys each sequence attends to.
+pub fn key_lengths(mask: &Tensor) -> Result<Vec<usize>> {
+    let (batch, len) = mask.dims2()?;
+    attention::key_lengths(&flat(mask)?, batch, len)
 }
 
-/// `[batch, heads, len, head_dim]` → `[batch, len, hidden]`.
-pub fn merge_heads(x: &Tensor) -> Result<Tensor> {
-    let (b, heads, l, d) = x.dims4()?;
-    Ok(x.transpose(1, 2)?.reshape((b, l, heads * d))?)
-}
-
-/// Additive key mask `[batch, 1, 1, len]` from a 0/1 attention mask `[batch, len]`: 0 for real keys
-/// and float32-min for padding, as transformers' `get_extended_attention_mask`.
-pub fn key_padding_bias(mask: &Tensor) -> Result<Tensor> {
-    let (b, l) = mask.dims2()?;
-    Ok(((mask - 1.0)? * f32::MAX as f64)?.reshape((b, 1, 1, l))?)
-}
-
-/// Scaled dot-product attention, `softmax(q·kᵀ·scale + bias)·v`, over blocks of query rows. Every
-/// row still sees all keys, so the softmax is exactly the unblocked one.
-pub fn attention(
+/// Self-attention context `[batch, len, hidden]` for projections `q`, `k`, `v` `[batch, len,
+/// hidden]` split into `heads` heads: `softmax(q·kᵀ·scale)·v` over each sequence's real keys, by
+/// [`attention::attention`].
+pub fn self_attention(
     q: &Tensor,
     k: &Tensor,
     v: &Tensor,
-    key_bias: &Tensor,
-    scale: Option<f64>,
+    heads: usize,
+    key_lengths: &[usize],
+    scale: f32,
 ) -> Result<Tensor> {
-    let (b, heads, len, _) = q.dims4()?;
-    let k_t = k.transpose(2, 3)?.contiguous()?;
-    let bytes_per_query_row = b * heads * len * std::mem::size_of::<f32>();
-    let block = (ATTENTION_SCORE_BUDGET / bytes_per_query_row.max(1)).clamp(1, len.max(1));
-    let mut outs = Vec::with_capacity(len.div_ceil(block));
-    for start in (0..len).step_by(block) {
-        let n = block.min(len - start);
-        let q_block = q.narrow(2, start, n)?.contiguous()?;
-        let mut scores = q_block.matmul(&k_t)?;
-        if let Some(scale) = scale {
-            scores = (scores * scale)?;
-        }
-        let probs = candle_nn::ops::softmax_last_dim(&scores.broadcast_add(key_bias)?)?;
-        outs.push(probs.matmul(v)?);
-    }
-    Ok(Tensor::cat(&outs, 2)?)
+    let (batch, len, hidden) = q.dims3()?;
+    let shape = AttentionShape {
+        batch,
+        len,
+        heads,
+        head_dim: hidden / heads,
+    };
+    let (qs, ks, vs) = (flat(q)?, flat(k)?, flat(v)?);
+    let rows = |data| Rows {
+        data,
+        stride: hidden,
+        offset: 0,
+    };
+    let context = attention::attention(rows(&qs), rows(&ks), rows(&vs), shape, key_lengths, scale);
+    Ok(Tensor::from_vec(context, (batch, len, hidden), q.device())?)
 }
 
-/// Checks that the last dimension of `x` splits into `heads` heads.
-pub fn check_heads(hidden: usize, heads: usize, key: &str) -> Result<usize> {
-    if heads == 0 || !hidden.is_multiple_of(heads) {
-        return Err(Error::model(format!(
-            "hidden size {hidden} is not divisible by `{key}` = {heads}"
-        )));
-    }
-    Ok(hidden / heads)
+/// A tensor's values in row-major order.
+pub fn flat(x: &Tensor) -> Result<Vec<f32>> {
+    Ok(x.flatten_all()?.to_vec1::<f32>()?)
 }
 
 /// A post-LayerNorm encoder layer, as BERT and DistilBERT have it: self-attention, residual,
@@ -278,20 +257,25 @@ impl PostNormLayer {
         })
     }
 
-    /// `x` `[batch, len, hidden]` through the layer; `key_bias` from [`key_padding_bias`].
-    pub fn forward(&self, x: &Tensor, key_bias: &Tensor, shape: &LayerShape) -> Result<Tensor> {
+    /// `x` `[batch, len, hidden]` through the layer; `key_lengths` from [`key_lengths`].
+    pub fn forward(&self, x: &Tensor, key_lengths: &[usize], shape: &LayerShape) -> Result<Tensor> {
         let heads = shape.heads;
         let scale = 1.0 / ((shape.hidden / heads) as f64).sqrt();
-        let q = split_heads(&self.query.forward(x)?, heads)?;
-        let k = split_heads(&self.key.forward(x)?, heads)?;
-        let v = split_heads(&self.value.forward(x)?, heads)?;
-        let scores = match shape.scaling {
-            AttentionScaling::Scores => attention(&q, &k, &v, key_bias, Some(scale))?,
-            AttentionScaling::Queries => attention(&(q * scale)?, &k, &v, key_bias, None)?,
+        let q = self.query.forward(x)?;
+        let k = self.key.forward(x)?;
+        let v = self.value.forward(x)?;
+        // Scaling the queries, then the scores by 1 (which multiplies exactly), is DistilBERT's order.
+        let context = match shape.scaling {
+            AttentionScaling::Scores => {
+                self_attention(&q, &k, &v, heads, key_lengths, scale as f32)?
+            }
+            AttentionScaling::Queries => {
+                self_attention(&(q * scale)?, &k, &v, heads, key_lengths, 1.0)?
+            }
         };
         let attended = self
             .attention_norm
-            .forward(&(self.attention_output.forward(&merge_heads(&scores)?)? + x)?)?;
+            .forward(&(self.attention_output.forward(&context)? + x)?)?;
         map_rows(&attended, |rows| {
             let inner = shape
                 .activation

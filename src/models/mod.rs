@@ -8,6 +8,7 @@ mod distilbert;
 mod gte;
 mod head;
 mod layers;
+mod limits;
 mod matrix;
 mod model;
 mod weights;
