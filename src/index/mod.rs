@@ -18,7 +18,6 @@
 //! queries, visiting the query's tokens in increasing id order. That is the order in which
 //! [`SparseVector::dot`] adds its products, so a hit's score equals `query.dot(document)` exactly.
 
-#[cfg(not(target_arch = "wasm32"))]
 mod format;
 
 use std::cmp::Ordering;
