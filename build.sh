@@ -64,6 +64,20 @@ setup_chromium() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends chromium
 }
 
+setup_vulkan() {
+  # The WebGPU encoder's tests run natively through wgpu on Vulkan; on machines without a GPU
+  # (CI) Mesa's lavapipe provides a CPU Vulkan device.
+  if compgen -G "/usr/share/vulkan/icd.d/lvp_icd*.json" >/dev/null; then
+    log "vulkan: lavapipe present"
+    return
+  fi
+  log "installing Debian mesa-vulkan-drivers (lavapipe)"
+  local sudo=""
+  [[ "$(id -u)" == 0 ]] || sudo="sudo"
+  $sudo apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends mesa-vulkan-drivers
+}
+
 setup_npm() {
   local stamp="node_modules/.lock-sha256" want
   want="$(sha256sum package-lock.json | cut -d' ' -f1)"
@@ -130,6 +144,7 @@ PY
 cmd_setup() {
   setup_rust
   setup_chromium
+  setup_vulkan
   setup_npm
   setup_model
 }
@@ -267,7 +282,8 @@ cmd_test() {
     total_fail=$((total_fail + fail))
   }
 
-  run_stage cargo cargo test --release
+  # The WebGPU tests skip without an adapter; here setup installed one, so that is a failure.
+  run_stage cargo env SPLADE_REQUIRE_GPU=1 cargo test --release
   run_stage node node tests/js/node-parity.mjs
   run_stage browser node tests/js/browser-parity.mjs
   run_stage loading node tests/js/model-loading.mjs

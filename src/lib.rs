@@ -7,6 +7,7 @@ pub mod error;
 pub mod eval;
 pub mod files;
 mod folder;
+pub mod gpu;
 pub mod idf;
 pub mod index;
 pub mod models;

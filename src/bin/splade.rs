@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+use splade_wasm::gpu::{select_device, DeviceChoice};
 use splade_wasm::idf::{idf_table, DocumentFrequencies};
 use splade_wasm::synthetic::{write_random_model, Architecture, Dimensions};
 use splade_wasm::tokenizer::TextTokenizer;
@@ -48,6 +49,9 @@ enum Command {
         /// Also print `"tokens": {token: weight}`.
         #[arg(long)]
         tokens: bool,
+        /// Where documents are encoded: auto = a hardware WebGPU adapter if there is one.
+        #[arg(long, value_enum, default_value = "cpu")]
+        device: DeviceArg,
     },
     /// Print a model's architecture, sizes and limits.
     Inspect { model: PathBuf },
@@ -157,6 +161,13 @@ enum ArchitectureArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum DeviceArg {
+    Cpu,
+    Webgpu,
+    Auto,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum Side {
     Query,
     Document,
@@ -180,7 +191,15 @@ fn run(cli: Cli) -> Result<()> {
             text,
             input,
             tokens,
-        } => encode(&model, side, text, input.as_deref(), tokens),
+            device,
+        } => {
+            let device = match device {
+                DeviceArg::Cpu => DeviceChoice::Cpu,
+                DeviceArg::Webgpu => DeviceChoice::WebGpu,
+                DeviceArg::Auto => DeviceChoice::Auto,
+            };
+            encode(&model, side, text, input.as_deref(), tokens, device)
+        }
         Command::Inspect { model } => inspect(&model),
         Command::Idf {
             corpus,
@@ -323,8 +342,17 @@ fn encode(
     text: Option<String>,
     input: Option<&Path>,
     with_tokens: bool,
+    device: DeviceChoice,
 ) -> Result<()> {
     let encoder = load_model(model)?;
+    let gpu = match side {
+        Side::Document => {
+            let (gpu, line) = select_device(encoder.document_encoder(), device)?;
+            eprintln!("splade: {line}");
+            gpu
+        }
+        Side::Query => None,
+    };
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let encode_texts = |texts: &[String]| -> Result<Vec<SparseVector>> {
@@ -332,7 +360,10 @@ fn encode(
             Side::Query => texts.iter().map(|t| encoder.encode_query(t)).collect(),
             Side::Document => {
                 let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-                encoder.encode_documents(&refs)
+                match &gpu {
+                    Some(gpu) => gpu.encode_batch_blocking(encoder.document_encoder(), &refs),
+                    None => encoder.encode_documents(&refs),
+                }
             }
         }
     };

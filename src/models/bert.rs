@@ -5,6 +5,7 @@ use candle_core::Tensor;
 use serde_json::Value;
 
 use super::layers::{self, Activation, Embedding, LayerNorm, Linear};
+use super::plan::{LayerPlan, Mlp, Qkv, TransformerPlan};
 use super::{Config, MaskedLanguageModel, MlmHead, ModelInfo, Weights};
 use crate::error::Result;
 
@@ -161,5 +162,38 @@ impl MaskedLanguageModel for Bert {
 
     fn info(&self) -> &ModelInfo {
         &self.info
+    }
+
+    fn plan(&self) -> TransformerPlan<'_> {
+        TransformerPlan {
+            word_embeddings: &self.word_embeddings,
+            token_type_embedding: self.token_type_embedding.as_ref(),
+            position_embeddings: Some(&self.position_embeddings),
+            embeddings_norm: &self.embeddings_norm,
+            layers: self
+                .layers
+                .iter()
+                .map(|l| LayerPlan {
+                    qkv: Qkv::Separate {
+                        query: &l.query,
+                        key: &l.key,
+                        value: &l.value,
+                    },
+                    attention_output: &l.attention_output,
+                    attention_norm: &l.attention_norm,
+                    mlp: Mlp::Plain {
+                        up: &l.intermediate,
+                        down: &l.output,
+                    },
+                    mlp_norm: &l.output_norm,
+                })
+                .collect(),
+            heads: self.heads,
+            head_dim: self.head_dim,
+            attention_scale: 1.0 / (self.head_dim as f64).sqrt(),
+            rotary: None,
+            activation: self.activation,
+            head: &self.head,
+        }
     }
 }

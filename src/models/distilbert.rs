@@ -5,6 +5,7 @@ use candle_core::Tensor;
 use serde_json::Value;
 
 use super::layers::{self, Activation, Embedding, LayerNorm, Linear};
+use super::plan::{LayerPlan, Mlp, Qkv, TransformerPlan};
 use super::{Config, MaskedLanguageModel, MlmHead, ModelInfo, Weights};
 use crate::error::Result;
 
@@ -139,5 +140,38 @@ impl MaskedLanguageModel for DistilBert {
 
     fn info(&self) -> &ModelInfo {
         &self.info
+    }
+
+    fn plan(&self) -> TransformerPlan<'_> {
+        TransformerPlan {
+            word_embeddings: &self.word_embeddings,
+            token_type_embedding: None,
+            position_embeddings: Some(&self.position_embeddings),
+            embeddings_norm: &self.embeddings_norm,
+            layers: self
+                .layers
+                .iter()
+                .map(|l| LayerPlan {
+                    qkv: Qkv::Separate {
+                        query: &l.q_lin,
+                        key: &l.k_lin,
+                        value: &l.v_lin,
+                    },
+                    attention_output: &l.out_lin,
+                    attention_norm: &l.sa_layer_norm,
+                    mlp: Mlp::Plain {
+                        up: &l.lin1,
+                        down: &l.lin2,
+                    },
+                    mlp_norm: &l.output_layer_norm,
+                })
+                .collect(),
+            heads: self.heads,
+            head_dim: self.head_dim,
+            attention_scale: 1.0 / (self.head_dim as f64).sqrt(),
+            rotary: None,
+            activation: self.activation,
+            head: &self.head,
+        }
     }
 }

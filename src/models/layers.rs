@@ -151,6 +151,16 @@ impl Linear {
         })
     }
 
+    /// `[out, in]`
+    pub fn weight(&self) -> &Matrix {
+        &self.weight
+    }
+
+    /// `[out]`, when the layer has one.
+    pub fn bias(&self) -> Option<&Tensor> {
+        self.bias.as_ref()
+    }
+
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let dims = x.dims().to_vec();
         let in_dim = *dims.last().expect("linear input has a last dimension");
@@ -207,6 +217,11 @@ impl LayerNorm {
             bias: vb.get(dim, "bias")?,
             eps: eps as f32,
         })
+    }
+
+    /// `(weight, bias, eps)`
+    pub fn parameters(&self) -> (&Tensor, &Tensor, f32) {
+        (&self.weight, &self.bias, self.eps)
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {

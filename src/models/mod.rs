@@ -7,6 +7,7 @@ pub mod f32_matmul;
 pub mod gelu;
 pub mod gte;
 pub mod layers;
+pub mod plan;
 pub mod q8_matrix;
 pub mod weights;
 
@@ -48,6 +49,9 @@ pub trait MaskedLanguageModel: Send + Sync {
     fn head(&self) -> &MlmHead;
 
     fn info(&self) -> &ModelInfo;
+
+    /// The layers and weights of [`MaskedLanguageModel::hidden_states`], as data.
+    fn plan(&self) -> plan::TransformerPlan<'_>;
 }
 
 /// The masked-LM head shared by BERT, DistilBERT and GTE: `LayerNorm(act(dense(h)))·Wᵀ + b`, with
@@ -105,6 +109,11 @@ impl MlmHead {
     pub fn transform(&self, hidden_rows: &Tensor) -> Result<Tensor> {
         self.norm
             .forward(&self.activation.forward(&self.dense.forward(hidden_rows)?)?)
+    }
+
+    /// The transform's dense layer, activation and LayerNorm (what [`MlmHead::transform`] applies).
+    pub fn transform_parts(&self) -> (&Linear, Activation, &LayerNorm) {
+        (&self.dense, self.activation, &self.norm)
     }
 
     /// The vocabulary projection `W`, `[vocab, hidden]` (without the bias).

@@ -97,6 +97,29 @@ impl Q8Matrix {
         self.packed.len() + 4 * self.scales.len()
     }
 
+    /// The stored q8_0 values row-major `[out, in]` and one scale per block of 32 along a row
+    /// (`[out, in / 32]`), as a GGUF file holds them: what a GPU kernel dequantizes from.
+    pub fn row_major(&self) -> (Vec<i8>, Vec<f32>) {
+        let blocks = self.columns / BLOCK;
+        let mut quants = vec![0i8; self.rows * self.columns];
+        let mut scales = vec![0f32; self.rows * blocks];
+        for (n, (row, row_scales)) in quants
+            .chunks_exact_mut(self.columns)
+            .zip(scales.chunks_exact_mut(blocks))
+            .enumerate()
+        {
+            let (tile, lane) = (n / TILE, n % TILE);
+            for b in 0..blocks {
+                row_scales[b] = self.scales[(tile * blocks + b) * TILE + lane];
+                let block = &self.packed[(tile * blocks + b) * BLOCK * TILE..];
+                for (k, v) in row[b * BLOCK..(b + 1) * BLOCK].iter_mut().enumerate() {
+                    *v = block[((k / 2) * TILE + lane) * 2 + k % 2];
+                }
+            }
+        }
+        (quants, scales)
+    }
+
     /// The stored weights as f32 `[out, in]`, row-major.
     pub fn dequantize(&self) -> Vec<f32> {
         let blocks = self.columns / BLOCK;
