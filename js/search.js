@@ -1,5 +1,6 @@
 // Search over documents: passages encoded by a worker pool into a SparseIndex, and queries answered
 // by document with explanations. Highlighting lives in highlight.js, the save file in search-file.js.
+import { openDevicePool } from "./device.js";
 import { SparseEncoder } from "./encoder.js";
 import { Highlighter } from "./highlight.js";
 import { EncoderPool, defaultWorkerCount } from "./pool.js";
@@ -88,6 +89,11 @@ export class Search {
 
   get encoder() {
     return this.#encoder;
+  }
+
+  /** Where documents are encoded: `{backend: "webgpu"|"wasm", adapter, reason}` (see `device` in createSearch). */
+  get device() {
+    return this.#pool.device ?? { backend: "wasm", adapter: null, reason: "a plain encoder pool" };
   }
 
   /** Number of workers encoding documents (0: on the calling thread). */
@@ -375,7 +381,9 @@ export class Search {
 /**
  * A ready search: loads the model (`model`: a URL of a pack or a folder ending in "/", or a
  * SparseEncoder), starts `workers` encoder workers (default: one per core, at most 4; 0 encodes on
- * the calling thread, as in Node), and returns a `Search`.
+ * the calling thread, as in Node), and returns a `Search`. `device`: "wasm" (default), "webgpu" (throws
+ * without a usable adapter) or "auto" (WebGPU if it agrees with wasm and is faster on this device; see
+ * device.js).
  */
 export async function createSearch({
   model,
@@ -384,6 +392,7 @@ export async function createSearch({
   onProgress = null,
   signal = null,
   cacheName,
+  device = "wasm",
 } = {}) {
   if (model == null) {
     throw new TypeError("createSearch needs a model: a URL or a SparseEncoder");
@@ -392,6 +401,13 @@ export async function createSearch({
   const encoder = ownsEncoder
     ? await SparseEncoder.load(model, { onProgress, signal, ...(cacheName !== undefined ? { cacheName } : {}) })
     : model;
-  const [Index, pool] = await Promise.all([sparseIndexClass(), EncoderPool.create(encoder, { size: workers, maxTokens: maxPassageTokens })]);
+  const [Index, wasmPool] = await Promise.all([sparseIndexClass(), EncoderPool.create(encoder, { size: workers, maxTokens: maxPassageTokens })]);
+  let pool;
+  try {
+    pool = await openDevicePool(encoder, wasmPool, { device, maxTokens: maxPassageTokens });
+  } catch (err) {
+    wasmPool.terminate();
+    throw err;
+  }
   return new Search({ encoder, pool, Index, ownsEncoder });
 }
