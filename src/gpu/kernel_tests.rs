@@ -67,7 +67,8 @@ fn assert_products_close(got: &[f32], want: &[f32], x: &[f32], w: &[f32], inner:
         let magnitude: f32 = (0..inner)
             .map(|k| (x[r * inner + k] * w[o * inner + k]).abs())
             .sum();
-        let bound = 2.0 * inner as f32 * f32::EPSILON / 2.0 * magnitude + 1e-7;
+        // 2·k·u·Σ|xᵢwᵢ| with the unit roundoff u = ε/2, plus an absolute floor for exact zeros.
+        let bound = inner as f32 * f32::EPSILON * magnitude + 1e-7;
         assert!(
             (g - e).abs() <= bound,
             "y[{r}][{o}]: gpu {g} vs cpu {e} (bound {bound:e})"

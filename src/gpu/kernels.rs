@@ -80,7 +80,7 @@ impl GpuMatrix {
         rows: usize,
         cols: usize,
     ) -> Result<Self> {
-        if cols % Q8_BLOCK != 0
+        if !cols.is_multiple_of(Q8_BLOCK)
             || quants.len() != rows * cols
             || scales.len() * Q8_BLOCK != quants.len()
         {
@@ -118,7 +118,7 @@ impl GpuMatrix {
 fn q8_blocks_row_major(data: &[u8], rows: usize, cols: usize) -> Result<(Vec<i8>, Vec<f32>)> {
     const STORED: usize = 2 + Q8_BLOCK;
     let blocks = rows * cols / Q8_BLOCK;
-    if cols % Q8_BLOCK != 0 || data.len() != blocks * STORED {
+    if !cols.is_multiple_of(Q8_BLOCK) || data.len() != blocks * STORED {
         return Err(Error::model(format!(
             "a q8_0 matrix [{rows}, {cols}] holds {} bytes",
             data.len()
@@ -145,7 +145,7 @@ pub(crate) fn bytes_of(values: &[f32]) -> &[u8] {
 pub(crate) fn storage_from(ctx: &GpuContext, name: &str, bytes: &[u8]) -> Result<wgpu::Buffer> {
     ctx.check_binding(name, bytes.len() as u64)?;
     let mut padded;
-    let contents = if bytes.len() % 4 == 0 && !bytes.is_empty() {
+    let contents = if bytes.len().is_multiple_of(4) && !bytes.is_empty() {
         bytes
     } else {
         padded = bytes.to_vec();
