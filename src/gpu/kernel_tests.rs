@@ -226,9 +226,12 @@ fn layer_norm_matches_the_cpu_two_pass_norm() {
         &y[..first * cols],
         "rows before the range untouched"
     );
+    // The mean of 100 values near 30 depends on summation order by about √n·u·30 ≈ 2e-5 before the
+    // division by n, so outputs may move by a few 1e-6 (2.2e-6 seen on lavapipe); a one-pass
+    // E[x²] − E[x]² variance would be off by ~1e-4 here and fail.
     for (g, e) in got[first * cols..].iter().zip(&want) {
         assert!(
-            (g - e).abs() <= 2e-6 * e.abs().max(1.0),
+            (g - e).abs() <= 1e-5 * e.abs().max(1.0),
             "gpu {g} vs cpu {e}"
         );
     }
