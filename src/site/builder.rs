@@ -22,8 +22,8 @@ use super::reader::PassageRecord;
 use super::tokenizer_asset;
 use crate::encoder::SparseEncoder;
 use crate::error::{Error, Result};
-use crate::DirectoryFiles;
 use crate::sparse::SparseVector;
+use crate::DirectoryFiles;
 
 /// Shard bodies of about this many bytes before compression (see FORMAT.md for the measurements).
 pub const DEFAULT_SHARD_BYTES: usize = 2048;

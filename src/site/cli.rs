@@ -14,8 +14,8 @@ use super::input::read_documents;
 use super::postings::PostingsBuilder;
 use super::reader::{Bundle, PassageRecord};
 use crate::error::{Error, Result};
-use crate::index_bench::{passage_id, SyntheticCorpus, VOCAB_SIZE};
 use crate::index::vector_from_parts;
+use crate::index_bench::{passage_id, SyntheticCorpus, VOCAB_SIZE};
 
 #[derive(Subcommand)]
 pub enum SiteCommand {
