@@ -11,6 +11,9 @@ use super::tokenizer_asset;
 use crate::error::{Error, Result};
 use crate::query::QueryEncoder;
 
+/// One token's postings as `(passage ordinal, impact)`, in ordinal order.
+pub type Postings = Vec<(u32, u8)>;
+
 /// One token's list inside a decoded shard.
 #[derive(Debug, Clone)]
 pub struct ListEntry {
@@ -81,7 +84,7 @@ impl Shard {
     }
 
     /// `(ordinal, impact)` pairs of a list, checked against the passage count.
-    pub fn postings(&self, e: &ListEntry, passages: usize, file: &str) -> Result<Vec<(u32, u8)>> {
+    pub fn postings(&self, e: &ListEntry, passages: usize, file: &str) -> Result<Postings> {
         let mut c = Cursor::new(&self.body[e.ids.clone()], file);
         let impacts = &self.body[e.impacts.clone()];
         let mut out = Vec::with_capacity(e.count);
@@ -206,7 +209,7 @@ impl Bundle {
     }
 
     /// Every posting of `token` as `(ordinal, impact)`, and its list entry (`None`: no postings).
-    pub fn list(&mut self, token: u32) -> Result<Option<(ListEntry, Vec<(u32, u8)>)>> {
+    pub fn list(&mut self, token: u32) -> Result<Option<(ListEntry, Postings)>> {
         if token as usize >= self.manifest.vocab_size {
             return Err(Error::input(format!(
                 "token id {token} is outside the bundle's vocabulary of {}",
