@@ -95,10 +95,11 @@ impl Serialize for FeatureMap<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    struct Words(Vec<&'static str>);
+    /// A vocabulary of literal words, id = position; shared by the export module's tests.
+    pub(crate) struct Words(pub Vec<&'static str>);
 
     impl Vocabulary for Words {
         fn token(&self, id: u32) -> Option<String> {

@@ -187,16 +187,7 @@ fn json<T: Serialize>(body: &T) -> Result<String> {
 mod tests {
     use super::*;
 
-    struct Words(Vec<&'static str>);
-
-    impl Vocabulary for Words {
-        fn token(&self, id: u32) -> Option<String> {
-            self.0.get(id as usize).map(|s| s.to_string())
-        }
-        fn size(&self) -> usize {
-            self.0.len()
-        }
-    }
+    use crate::export::keys::tests::Words;
 
     #[test]
     fn query_shapes() {

@@ -246,16 +246,7 @@ fn json_line<T: Serialize>(record: &T) -> Result<String> {
 mod tests {
     use super::*;
 
-    struct Words(Vec<&'static str>);
-
-    impl Vocabulary for Words {
-        fn token(&self, id: u32) -> Option<String> {
-            self.0.get(id as usize).map(|s| s.to_string())
-        }
-        fn size(&self) -> usize {
-            self.0.len()
-        }
-    }
+    use crate::export::keys::tests::Words;
 
     fn record(format: Format, id: &str, v: &SparseVector) -> String {
         let vocab = Words(vec!["[PAD]", "mars", ".", "##s"]);
