@@ -189,7 +189,7 @@ export class BundleReader {
   }
 }
 
-/** Parses the tokenizer asset (see /work/notes/site-tokenizer-format.md, decompressed payload). */
+/** Parses the tokenizer asset (see src/site/FORMAT.md, "The tokenizer asset"; decompressed payload). */
 export function parseTokenizerAsset(bytes, { what = "the tokenizer", fingerprint = null } = {}) {
   const fail = (why) => new Error(`static search: ${what} ${why}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -1,5 +1,5 @@
 //! `tokenizer.bin`: the query tokenizer and query weights for a runtime without the `tokenizers`
-//! crate (format owned by the JS side: `/work/notes/site-tokenizer-format.md`). Only the BERT
+//! crate (format: `src/site/FORMAT.md`, "The tokenizer asset"). Only the BERT
 //! pipeline (BertNormalizer, BertPreTokenizer, WordPiece) is supported, which is what the JS
 //! tokenizer implements. Reading it back builds a `tokenizers` tokenizer with the same pipeline,
 //! so `splade site search` tokenizes from the bundle, as the browser does.
