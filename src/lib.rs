@@ -39,4 +39,4 @@ pub use query::QueryEncoder;
 pub use sparse::SparseVector;
 pub use tokenizer::TextTokenizer;
 #[cfg(not(target_arch = "wasm32"))]
-pub use tools::{eval, idf, index_bench, synthetic};
+pub use tools::{eval, idf, index_bench, jsonl, synthetic};

@@ -1,6 +1,6 @@
 //! The native command line: encode texts, inspect a model, build IDF query weights.
 
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use splade_wasm::idf::{idf_table, DocumentFrequencies};
+use splade_wasm::jsonl::for_each_jsonl;
 use splade_wasm::synthetic::{write_random_model, Architecture, Dimensions};
 use splade_wasm::TextTokenizer;
 use splade_wasm::{DirectoryFiles, Error, Result, SparseEncoder, SparseVector};
@@ -372,32 +373,6 @@ fn encode(
     }
     out.flush()
         .map_err(|e| Error::input(format!("cannot write output: {e}")))
-}
-
-/// Calls `f` with each non-empty line's 1-based number and parsed JSON object.
-fn for_each_jsonl(
-    path: &Path,
-    mut f: impl FnMut(usize, serde_json::Value) -> Result<()>,
-) -> Result<()> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::input(format!("cannot open `{}`: {e}", path.display())))?;
-    for (i, line) in std::io::BufReader::new(file).split(b'\n').enumerate() {
-        let n = i + 1;
-        let bytes =
-            line.map_err(|e| Error::input(format!("cannot read `{}`: {e}", path.display())))?;
-        let line = std::str::from_utf8(&bytes)
-            .map_err(|e| Error::input(format!("{}:{n}: not valid UTF-8 ({e})", path.display())))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let record: serde_json::Value = serde_json::from_str(line)
-            .map_err(|e| Error::input(format!("{}:{n}: not a JSON object: {e}", path.display())))?;
-        f(n, record).map_err(|e| match e {
-            Error::Input(msg) => Error::input(format!("{}:{n}: {msg}", path.display())),
-            other => other,
-        })?;
-    }
-    Ok(())
 }
 
 fn string_field(record: &serde_json::Value, key: &str) -> Result<String> {

@@ -4,7 +4,7 @@
 //! repeated id), never the corpus's vectors (except with `--evaluate`, which keeps them to score).
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -16,6 +16,7 @@ use super::{DEFAULT_FIELD, DEFAULT_INDEX};
 use crate::error::{Error, Result};
 use crate::eval;
 use crate::index::vector_from_parts;
+use crate::jsonl::for_each_jsonl;
 use crate::sparse::SparseVector;
 use crate::tokenizer::TextTokenizer;
 use crate::{DirectoryFiles, SparseEncoder};
@@ -112,31 +113,6 @@ fn writer(out: Option<&Path>) -> Result<Box<dyn Write>> {
 
 fn write_err(e: std::io::Error) -> Error {
     Error::input(format!("cannot write output: {e}"))
-}
-
-/// Calls `f` with each non-empty line's 1-based number and JSON object.
-fn for_each_jsonl(path: &Path, mut f: impl FnMut(usize, Value) -> Result<()>) -> Result<()> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::input(format!("cannot open `{}`: {e}", path.display())))?;
-    for (i, line) in std::io::BufReader::new(file).split(b'\n').enumerate() {
-        let n = i + 1;
-        let bytes =
-            line.map_err(|e| Error::input(format!("cannot read `{}`: {e}", path.display())))?;
-        let line = std::str::from_utf8(&bytes)
-            .map_err(|e| Error::input(format!("{}:{n}: not valid UTF-8 ({e})", path.display())))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let record: Value = serde_json::from_str(line)
-            .ok()
-            .filter(Value::is_object)
-            .ok_or_else(|| Error::input(format!("{}:{n}: not a JSON object", path.display())))?;
-        f(n, record).map_err(|e| match e {
-            Error::Input(msg) => Error::input(format!("{}:{n}: {msg}", path.display())),
-            other => other,
-        })?;
-    }
-    Ok(())
 }
 
 /// `id`, else `_id` (a string or a number), else the line number.

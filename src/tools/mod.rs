@@ -4,4 +4,5 @@
 pub mod eval;
 pub mod idf;
 pub mod index_bench;
+pub mod jsonl;
 pub mod synthetic;
