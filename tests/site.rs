@@ -443,17 +443,33 @@ fn tokenizer_from_another_model_is_refused() {
     build_with_model(&model, &docs, &work, &options).unwrap();
     let mut b = Bundle::open(&work).unwrap();
     assert_eq!(b.query_tokens("fox").unwrap().len(), 1);
-    // The query tokenizer asset equals the model's on these texts.
+    // The query tokenizer asset equals the model's on these texts: the same tokens and weights
+    // (bundle ids number the sorted vocabulary, so they are compared as strings).
+    let query = model.encoder.query_encoder();
     for text in [
         "The quick brown fox.",
         "Ünïcödé naïve café — 東京 emoji 😀 x²",
         "[CLS] [MASK] don't",
         "",
     ] {
-        assert_eq!(
-            b.query_tokens(text).unwrap(),
-            model.encoder.encode_query(text).unwrap().indices()
-        );
+        let mine = b.query_encoder().unwrap().encode(text).unwrap();
+        let asset = b.query_encoder().unwrap().tokenizer();
+        let mut got: Vec<(String, f32)> = mine
+            .indices()
+            .iter()
+            .zip(mine.values())
+            .map(|(&id, &w)| (asset.token(id).unwrap(), w))
+            .collect();
+        let theirs = query.encode(text).unwrap();
+        let mut want: Vec<(String, f32)> = theirs
+            .indices()
+            .iter()
+            .zip(theirs.values())
+            .map(|(&id, &w)| (query.tokenizer().token(id).unwrap(), w))
+            .collect();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        want.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(got, want, "{text}");
     }
     let manifest = std::fs::read_to_string(work.join("manifest.json")).unwrap();
     let fp = &model.info.fingerprint;

@@ -233,24 +233,36 @@ export function parseTokenizerAsset(bytes, { what = "the tokenizer", fingerprint
   } catch {
     throw fail("has a corrupt header");
   }
-  if (header.format !== 1) {
-    throw fail(`has format ${header.format}, this runtime reads 1`);
+  if (header.format !== 2) {
+    throw fail(`has format ${header.format}, this runtime reads 2`);
   }
   if (fingerprint !== null && header.fingerprint !== fingerprint) {
     throw fail(`belongs to another model (fingerprint ${header.fingerprint}, the manifest says ${fingerprint}): rebuild the bundle`);
   }
-  const vocabStart = 12 + headerLength + 4;
-  const vocabLength = view.getUint32(12 + headerLength, true);
+  // The vocabulary, sorted and front-coded: the suffixes joined by "\n", then per token the UTF-16
+  // length of the prefix it shares with the token before.
   const size = header.vocab_size;
-  if (vocabStart + vocabLength + 4 * size !== bytes.length) {
-    throw fail(`is truncated or has trailing bytes (${bytes.length} bytes, expected ${vocabStart + vocabLength + 4 * size})`);
+  const suffixStart = 12 + headerLength + 4;
+  const suffixLength = view.getUint32(12 + headerLength, true);
+  const prefixStart = suffixStart + suffixLength;
+  const weightsStart = prefixStart + size;
+  if (weightsStart + 4 * size !== bytes.length) {
+    throw fail(`is truncated or has trailing bytes (${bytes.length} bytes, expected ${weightsStart + 4 * size})`);
   }
-  const vocab = new TextDecoder().decode(bytes.subarray(vocabStart, vocabStart + vocabLength)).split("\n");
-  if (vocab.length !== size) {
-    throw fail(`has ${vocab.length} vocabulary strings, the header says ${size}`);
+  const suffixes = new TextDecoder().decode(bytes.subarray(suffixStart, prefixStart)).split("\n");
+  if (suffixes.length !== size) {
+    throw fail(`has ${suffixes.length} vocabulary strings, the header says ${size}`);
+  }
+  const vocab = new Array(size);
+  let previous = "";
+  for (let id = 0; id < size; id++) {
+    const shared = bytes[prefixStart + id];
+    if (shared > previous.length) {
+      throw fail(`has a prefix longer than the token before (token ${id})`);
+    }
+    previous = vocab[id] = previous.slice(0, shared) + suffixes[id];
   }
   const weights = new Float32Array(size);
-  const weightsStart = vocabStart + vocabLength;
   for (let id = 0; id < size; id++) {
     weights[id] = view.getFloat32(weightsStart + 4 * id, true);
   }

@@ -329,7 +329,18 @@ pub fn write_bundle(
         Some((_, query)) => query.weights().to_vec(),
         None => vec![1.0; vocab_size],
     };
-    let (lists, score_unit) = postings.quantize(&weights)?;
+    let (mut lists, score_unit) = postings.quantize(&weights)?;
+    if let Some((_, query)) = content.model {
+        // Bundle token ids are the tokenizer asset's (sorted vocabulary); ids past it stay.
+        let ranks = tokenizer_asset::ranks(query)?;
+        for list in &mut lists {
+            list.token = ranks
+                .get(list.token as usize)
+                .copied()
+                .unwrap_or(list.token);
+        }
+        lists.sort_unstable_by_key(|l| l.token);
+    }
     let total_postings: u64 = lists.iter().map(|l| l.ordinals.len() as u64).sum();
     let token_count = lists.len();
     let lists: Vec<SplitList> = lists
