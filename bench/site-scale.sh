@@ -6,14 +6,14 @@
 #
 #   bench/site-scale.sh [SIZES...]        default: 10000 100000 1000000
 #   SPLADE=target/release/splade WORK=.cache/site-scale QUERIES=1000 SHARD_BYTES=2048
-#   HEAD_POSTINGS=4096 (lists longer than this are split by impact; 0: never)
+#   HEAD_POSTINGS=0 (lists longer than this are split by impact; 0: never, the default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SPLADE=${SPLADE:-target/release/splade}
 WORK=${WORK:-.cache/site-scale}
 QUERIES=${QUERIES:-1000}
 SHARD_BYTES=${SHARD_BYTES:-2048}
-HEAD_POSTINGS=${HEAD_POSTINGS:-4096}
+HEAD_POSTINGS=${HEAD_POSTINGS:-0}
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(10000 100000 1000000)
 mkdir -p "$WORK"

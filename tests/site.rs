@@ -157,12 +157,11 @@ fn scores_equal_brute_force_over_stored_impacts() {
     }
 }
 
-/// `(acc, ordinal)` of the top `k` by a brute-force dot product over `lists` (token → factor, postings).
-fn brute_force(
-    lists: &HashMap<u32, (u32, Vec<(u32, u8)>)>,
-    query: &[u32],
-    k: usize,
-) -> Vec<(u64, u32)> {
+/// Every stored list: token → (factor, postings as (ordinal, impact)).
+type StoredLists = HashMap<u32, (u32, Vec<(u32, u8)>)>;
+
+/// `(acc, ordinal)` of the top `k` by a brute-force dot product over `lists`.
+fn brute_force(lists: &StoredLists, query: &[u32], k: usize) -> Vec<(u64, u32)> {
     let mut acc: HashMap<u32, u64> = HashMap::new();
     let mut distinct = query.to_vec();
     distinct.sort_unstable();

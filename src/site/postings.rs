@@ -163,11 +163,14 @@ pub fn split(list: TokenList, head_postings: usize) -> SplitList {
     }
 }
 
+/// A token-range shard: its first token id and body.
+pub type RangeShard = (u32, Vec<u8>);
+
 /// The shard files of split lists: token-range shards of about `target_bytes` (uncompressed)
 /// holding the heads (a head bigger than the target gets a shard of its own), then one file per
 /// tail segment, numbered after them. Returns `(first token, body)` per range shard and the tail
 /// bodies.
-pub fn shard(lists: &[SplitList], target_bytes: usize) -> (Vec<(u32, Vec<u8>)>, Vec<Vec<u8>>) {
+pub fn shard(lists: &[SplitList], target_bytes: usize) -> (Vec<RangeShard>, Vec<Vec<u8>>) {
     // Ranges first: the tails' file numbers start after the last range shard.
     let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
     let mut start = 0;

@@ -321,9 +321,9 @@ impl Bundle {
                 add_segment(&mut acc, lists.last_mut().expect("pushed"), postings);
             }
         }
-        while k > 0 {
+        loop {
             let rest: u64 = lists.iter().map(QueryList::bound).sum();
-            if rest == 0 || settled(&lists, &acc, rest, k) {
+            if k == 0 || rest == 0 || settled(&lists, &acc, rest, k) {
                 break;
             }
             let next = (0..lists.len())
