@@ -210,6 +210,8 @@ package_npm() {
   log "packaging the npm package in pkg/"
   [[ -f pkg/splade_wasm_bg.wasm ]] || die "pkg/ is missing; run ./build.sh build"
   cp js/*.js js/*.d.ts pkg/
+  # The static-site search runtime (issue 12), importable as "splade-wasm/site".
+  rm -rf pkg/site && mkdir -p pkg/site && cp js/site/*.js js/site/*.d.ts pkg/site/
   cp js/README.md pkg/README.md
   cp LICENSE pkg/LICENSE
   node tools/package-json.mjs >pkg/package.json

@@ -5,7 +5,7 @@
 // emulated Slow 3G, and search time once the data is there. A benchmark, not a test.
 //
 // Usage (after ./build.sh peps, which builds the PEP bundle into .cache/site/peps):
-//   node bench/site-pagefind.mjs [--bundle DIR] [--queries bench/site-queries.txt] [--k 10] [--throttled 20] [--out FILE]
+//   node bench/site-pagefind.mjs [--bundle DIR] [--queries bench/site-queries.txt] [--k 10] [--throttled 20] [--cold 10] [--out FILE]
 // --limit N: only the first N passages for both engines (the splade bundle is then built here, with
 // SPLADE_BIN or target/release/splade), for a quick run on a slow machine.
 import { execFileSync } from "node:child_process";
@@ -15,7 +15,7 @@ import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { createGzip, gunzipSync } from "node:zlib";
 import { launchChromium } from "../tests/js/browser.mjs";
-import { contentType, startServer } from "../tools/serve.mjs";
+import { startServer } from "../tools/serve.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const WORK = path.join(ROOT, ".cache/bench-site");
@@ -28,6 +28,9 @@ const QUERIES = readFileSync(path.resolve(ROOT, option("queries", "bench/site-qu
 const K = Number(option("k", 10));
 const LIMIT = option("limit", null) === null ? Infinity : Number(option("limit"));
 const THROTTLED = Number(option("throttled", 20));
+// Cold first queries: each of the first COLD queries alone in a fresh browser context (one query
+// says little: Pagefind finds nothing for the first one, so it fetches no fragments).
+const COLD = Number(option("cold", 10));
 const OUT = option("out", path.join(ROOT, `bench/results/site-pagefind-${new Date().toISOString().slice(0, 10)}.json`));
 // Chrome DevTools' "Slow 3G" preset.
 const SLOW_3G = { offline: false, latency: 2000, downloadThroughput: (500 * 1000) / 8 * 0.8, uploadThroughput: (500 * 1000) / 8 * 0.8 };
@@ -56,24 +59,6 @@ function prepare() {
   mkdirSync(www, { recursive: true });
   const records = gunzipSync(readFileSync(path.join(ROOT, "data/python-peps.jsonl.gz"))).toString("utf8").split("\n").filter(Boolean).slice(0, LIMIT).map((l) => JSON.parse(l));
 
-  // Ours: the bundle build.sh made (or make it), and the runtime as one file.
-  let bundle = path.resolve(ROOT, option("bundle", ".cache/site/peps"));
-  if (Number.isFinite(LIMIT)) {
-    bundle = path.join(WORK, `splade-${LIMIT}`);
-    if (!existsSync(path.join(bundle, "manifest.json"))) {
-      const input = path.join(WORK, `peps-${LIMIT}.jsonl`);
-      writeFileSync(input, records.map((r) => JSON.stringify(r)).join("\n") + "\n");
-      const bin = process.env.SPLADE_BIN ?? path.join(ROOT, "target/release/splade");
-      execFileSync(bin, ["site", "build", "--model", "models/splade-tiny", "--input", input, "--out", bundle], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
-    }
-  }
-  if (!existsSync(path.join(bundle, "manifest.json"))) {
-    throw new Error(`${bundle} is missing: run ./build.sh peps (it builds the PEP bundle there)`);
-  }
-  rmSync(path.join(www, "peps"), { recursive: true, force: true });
-  execFileSync("cp", ["-r", bundle, path.join(www, "peps")]);
-  execFileSync(process.execPath, ["tools/site-bundle-js.mjs", "js/site/splade-search.js", path.join(www, "site/splade-search.js")], { cwd: ROOT, stdio: "ignore" });
-
   // Pagefind: one page per passage, indexed once (kept while the corpus is unchanged).
   const pfIndex = path.join(www, "pagefind");
   const stamp = path.join(WORK, "pagefind.stamp");
@@ -92,6 +77,24 @@ function prepare() {
     console.log(`pagefind indexed ${records.length} pages in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     writeFileSync(stamp, want);
   }
+
+  // Ours: the bundle build.sh made (or make it), and the runtime as one file.
+  let bundle = path.resolve(ROOT, option("bundle", ".cache/site/peps"));
+  if (Number.isFinite(LIMIT)) {
+    bundle = path.join(WORK, `splade-${LIMIT}`);
+    if (!existsSync(path.join(bundle, "manifest.json"))) {
+      const input = path.join(WORK, `peps-${LIMIT}.jsonl`);
+      writeFileSync(input, records.map((r) => JSON.stringify(r)).join("\n") + "\n");
+      const bin = process.env.SPLADE_BIN ?? path.join(ROOT, "target/release/splade");
+      execFileSync(bin, ["site", "build", "--model", "models/splade-tiny", "--input", input, "--out", bundle], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+    }
+  }
+  if (!existsSync(path.join(bundle, "manifest.json"))) {
+    throw new Error(`${bundle} is missing: run ./build.sh peps (it builds the PEP bundle there)`);
+  }
+  rmSync(path.join(www, "peps"), { recursive: true, force: true });
+  execFileSync("cp", ["-r", bundle, path.join(www, "peps")]);
+  execFileSync(process.execPath, ["tools/site-bundle-js.mjs", "js/site/splade-search.js", path.join(www, "site/splade-search.js")], { cwd: ROOT, stdio: "ignore" });
 
   // Two pages, each loading its engine on the first query (so the first query pays for the runtime).
   writeFileSync(path.join(www, "splade.html"), '<!doctype html><meta charset="utf-8"><title>splade</title><script type="module" src="splade-bench.js"></script>');
@@ -136,14 +139,19 @@ window.runQuery = async (q, k) => {
 }
 
 // Static hosts compress text on the fly; so does this server (the bundles' own files are gzip already).
-const COMPRESS = new Set([".js", ".json", ".html", ".css"]);
+const COMPRESS = new Map([
+  [".js", "text/javascript"],
+  [".json", "application/json"],
+  [".html", "text/html; charset=utf-8"],
+  [".css", "text/css"],
+]);
 function gzipHandler(root) {
   return async (req, res) => {
     const file = path.resolve(root, "." + path.posix.normalize(`/${decodeURIComponent(req.url.split("?")[0])}`));
     if (!file.startsWith(root + path.sep) ||!COMPRESS.has(path.extname(file)) || !/\bgzip\b/.test(req.headers["accept-encoding"] ?? "") || !existsSync(file)) {
       return false;
     }
-    res.writeHead(200, { "Content-Type": contentType(file), "Content-Encoding": "gzip", "Cache-Control": "no-cache" });
+    res.writeHead(200, { "Content-Type": COMPRESS.get(path.extname(file)), "Content-Encoding": "gzip", "Cache-Control": "no-cache" });
     await pipeline(createReadStream(file), createGzip({ level: 9 }), res);
     return true;
   };
@@ -197,6 +205,12 @@ const quantile = (xs, q) => {
 
 async function measure(browser, base, engine) {
   const url = `${base}${engine}.html`;
+  const cold = [];
+  for (const q of QUERIES.slice(0, COLD)) {
+    const c = await session(browser, url, null);
+    cold.push(await c.query(q));
+    await c.close();
+  }
   const s = await session(browser, url, null);
   const first = await s.query(QUERIES[0]);
   const later = [];
@@ -215,6 +229,12 @@ async function measure(browser, base, engine) {
   const pick = (xs, key) => xs.map((x) => x[key]);
   return {
     first: { bytes: first.bytes, requests: first.requests, hits: first.hits },
+    cold: {
+      queries: cold.length,
+      bytes: { median: quantile(pick(cold, "bytes"), 0.5), max: Math.max(...pick(cold, "bytes")) },
+      requests: { median: quantile(pick(cold, "requests"), 0.5), max: Math.max(...pick(cold, "requests")) },
+      withHits: cold.filter((r) => r.hits > 0).length,
+    },
     later: {
       queries: later.length,
       bytes: { median: quantile(pick(later, "bytes"), 0.5), p95: quantile(pick(later, "bytes"), 0.95) },
@@ -254,6 +274,9 @@ console.log(
     row("files", (_, z) => String(z.files)),
     row("first query: bytes (runtime included)", (e) => kb(e.first.bytes)),
     row("first query: requests", (e) => String(e.first.requests)),
+    row(`cold first query, median / max over the first ${COLD} queries: bytes`, (e) => `${kb(e.cold.bytes.median)} / ${kb(e.cold.bytes.max)}`),
+    row(`cold first query, median / max over the first ${COLD} queries: requests`, (e) => `${e.cold.requests.median} / ${e.cold.requests.max}`),
+    row(`queries without results (of ${QUERIES.length})`, (e) => String(e.later.noHits + Number(e.first.hits === 0))),
     row(`later queries: bytes, median / p95 (${QUERIES.length - 1})`, (e) => `${kb(e.later.bytes.median)} / ${kb(e.later.bytes.p95)}`),
     row("later queries: requests, median / p95", (e) => `${e.later.requests.median} / ${e.later.requests.p95}`),
     row("Slow 3G: first query to results", (e) => `${(e.slow3g.firstMs / 1000).toFixed(1)} s`),

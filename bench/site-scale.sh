@@ -6,12 +6,14 @@
 #
 #   bench/site-scale.sh [SIZES...]        default: 10000 100000 1000000
 #   SPLADE=target/release/splade WORK=.cache/site-scale QUERIES=1000 SHARD_BYTES=2048
+#   HEAD_POSTINGS=0 (lists longer than this are split by impact; 0: never, the default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SPLADE=${SPLADE:-target/release/splade}
 WORK=${WORK:-.cache/site-scale}
 QUERIES=${QUERIES:-1000}
 SHARD_BYTES=${SHARD_BYTES:-2048}
+HEAD_POSTINGS=${HEAD_POSTINGS:-0}
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(10000 100000 1000000)
 mkdir -p "$WORK"
@@ -19,8 +21,9 @@ mkdir -p "$WORK"
 printf '| passages | build s | bundle MB | shard files | shard MB | cold query: files med/p95 | cold query: KB med/p95 | in session: files med/p95 | in session: KB med/p95 | search ms med |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|\n'
 for n in "${SIZES[@]}"; do
-  out="$WORK/bundle-$n"
-  build=$("$SPLADE" site build --synthetic "$n" --out "$out" --no-cache --shard-bytes "$SHARD_BYTES" 2>/dev/null)
+  out="$WORK/bundle-$n-$HEAD_POSTINGS"
+  build=$("$SPLADE" site build --synthetic "$n" --out "$out" --no-cache --shard-bytes "$SHARD_BYTES" \
+    --head-postings "$HEAD_POSTINGS" 2>/dev/null)
   bench=$("$SPLADE" site bench "$out" --synthetic-queries "$QUERIES")
   python3 - "$n" "$build" "$bench" <<'PY'
 import json, sys

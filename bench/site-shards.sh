@@ -1,58 +1,47 @@
 #!/usr/bin/env bash
-# Chooses the shard size and fragment grouping by measured cost: builds the python-peps bundle
-# with the default model at several --shard-bytes and --passages-per-fragment (the vector cache
-# makes every build after the first a few seconds), and prints files and bytes per query over
-# realistic queries (cold cache, and in one session where fetched files stay cached).
+# Chooses the shard size, fragment grouping and list splitting by measured cost: rebuilds the
+# python-peps bundle with the default model at several --shard-bytes / --passages-per-fragment /
+# --head-postings (from the passage cache `./build.sh peps` leaves, so each build takes seconds),
+# and prints files and bytes per query over bench/site-queries.txt (238 queries, k = 10, the hits'
+# fragments included): cold cache, and in one session where fetched files stay cached (what a
+# visitor's later queries cost).
 #
-#   bench/site-shards.sh [QUERIES.jsonl]    (JSON lines with `text`; default: 300 queries made of
-#                                            the first words of PEP section headings, seed 7)
+#   bench/site-shards.sh ["SHARD_BYTES PER_FRAGMENT HEAD_POSTINGS" ...]
 #   SPLADE=target/release/splade MODEL=models/splade-tiny WORK=.cache/site-shards
-#   INPUT=site.jsonl VECTORS=vectors.jsonl: another corpus, from vectors (`splade encode` output,
-#   one per record), e.g. SciFact as bench/site-quality.py prepares it:
-#   INPUT=.cache/site-quality/site.jsonl VECTORS=.cache/site-quality/docvecs.jsonl \
-#     bench/site-shards.sh .cache/site-quality/queries.jsonl
+#   INPUT=.cache/site/python-peps.jsonl CACHE=.cache/site/peps.cache QUERIES=bench/site-queries.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SPLADE=${SPLADE:-target/release/splade}
 MODEL=${MODEL:-models/splade-tiny}
 WORK=${WORK:-.cache/site-shards}
-QUERIES=${1:-$WORK/queries.jsonl}
+INPUT=${INPUT:-.cache/site/python-peps.jsonl}
+CACHE=${CACHE:-.cache/site/peps.cache}
+QUERIES=${QUERIES:-bench/site-queries.txt}
+SETTINGS=("$@")
+[ ${#SETTINGS[@]} -gt 0 ] || SETTINGS=("2048 4 0" "2048 8 0" "2048 16 0" "2048 32 0" "1024 8 0" "4096 16 0" "2048 8 4096" "2048 8 8192")
+[ -f "$CACHE" ] || echo "note: $CACHE is missing, so every build encodes the corpus (run ./build.sh peps first)" >&2
 mkdir -p "$WORK"
-python3 - "$WORK/site.jsonl" "$WORK/queries.jsonl" <<'PY'
-import json, random, re, sys
-rows = [json.loads(line) for line in open("../shared/data/python-peps/corpus.jsonl")]
-with open(sys.argv[1], "w") as out:
-    for r in rows:
-        pep = r["_id"].split("-")[1]
-        out.write(json.dumps({"id": r["_id"], "title": r["title"], "url": f"https://peps.python.org/pep-{pep}/", "text": r["text"]}) + "\n")
-headings = sorted({r["title"].split("›")[-1].strip() for r in rows if "›" in r["title"]})
-random.seed(7)
-random.shuffle(headings)
-queries = [q for q in (" ".join(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", h)[:4]).lower() for h in headings) if len(q) >= 4][:300]
-with open(sys.argv[2], "w") as out:
-    for i, q in enumerate(queries):
-        out.write(json.dumps({"_id": str(i), "text": q}) + "\n")
-PY
-printf '| shard bytes | per fragment | shards | shards MB | fragments MB | cold: files med/p95 | cold: KB med/p95 | session: files med/p95 | session: KB med/p95 | cold shard KB med | session shard KB med |\n'
-printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
-for setting in "4096 8" "8192 8" "16384 8" "32768 8" "65536 8" "16384 4" "16384 16" "16384 32"; do
+python3 -c 'import json, sys; [print(json.dumps({"_id": str(i), "text": q})) for i, q in enumerate(l.strip() for l in open(sys.argv[1]) if l.strip())]' \
+  "$QUERIES" >"$WORK/queries.jsonl"
+
+printf '| shard bytes | per fragment | head postings | shards + tails | shards MB | fragments MB | manifest KB gz | cold: files med/p95 | cold: KB med/p95 | session: files med/p95 | session: KB med/p95 | search ms med |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+for setting in "${SETTINGS[@]}"; do
   set -- $setting
-  out="$WORK/bundle-$1-$2"
-  if [ -n "${VECTORS:-}" ]; then
-    "$SPLADE" site build --model "$MODEL" --input "$INPUT" --vectors "$VECTORS" --out "$out" --no-cache \
-      --shard-bytes "$1" --passages-per-fragment "$2" > "$out.build.json"
-  else
-    "$SPLADE" site build --model "$MODEL" --input "$WORK/site.jsonl" --out "$out" --cache "$WORK/vectors.cache" \
-      --shard-bytes "$1" --passages-per-fragment "$2" > "$out.build.json"
-  fi
-  "$SPLADE" site bench "$out" --queries "$QUERIES" > "$out.bench.json"
-  python3 - "$1" "$2" "$out.build.json" "$out.bench.json" <<'PY'
-import json, sys
-s, g, b, q = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3])), json.load(open(sys.argv[4]))
+  out="$WORK/bundle-$1-$2-$3"
+  "$SPLADE" site build --model "$MODEL" --input "$INPUT" --out "$out" --cache "$CACHE" \
+    --shard-bytes "$1" --passages-per-fragment "$2" --head-postings "$3" >"$out.build.json" 2>/dev/null
+  "$SPLADE" site bench "$out" --queries "$WORK/queries.jsonl" >"$out.bench.json"
+  python3 - "$setting" "$out" <<'PY'
+import gzip, json, sys
+(s, g, h), out = sys.argv[1].split(), sys.argv[2]
+b, q = json.load(open(out + ".build.json")), json.load(open(out + ".bench.json"))
+m = open(out + "/manifest.json", "rb").read()
+shards = json.loads(m)["shards"]
 c, w = q["cold"], q["inSequence"]
 kb = lambda x: f'{x["median"] / 1024:.1f} / {x["p95"] / 1024:.1f}'
 fl = lambda x: f'{x["median"]} / {x["p95"]}'
-print(f'| {s} | {g} | {b["shards"]} | {b["shardBytes"] / 1e6:.2f} | {b["fragmentBytes"] / 1e6:.2f} | {fl(c["files"])} | {kb(c["bytes"])} '
-      f'| {fl(w["files"])} | {kb(w["bytes"])} | {c["shardBytes"]["median"] / 1024:.1f} | {w["shardBytes"]["median"] / 1024:.1f} |')
+print(f'| {s} | {g} | {h} | {shards["count"]} + {shards["tails"]} | {b["shardBytes"] / 1e6:.2f} | {b["fragmentBytes"] / 1e6:.2f} '
+      f'| {len(gzip.compress(m, 9)) / 1024:.1f} | {fl(c["files"])} | {kb(c["bytes"])} | {fl(w["files"])} | {kb(w["bytes"])} | {q["searchMsMedian"]:.2f} |')
 PY
 done

@@ -2,7 +2,7 @@
 //! incremental rebuilds, integrity errors, hostile pages, and passage splitting equal to the JS
 //! library's.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -36,6 +36,7 @@ fn record(i: usize) -> PassageRecord {
         title: format!("Title {i}"),
         url: String::new(),
         text: format!("text {i}"),
+        tail: Vec::new(),
     }
 }
 
@@ -64,6 +65,15 @@ fn vectors(n: usize, vocab: u32) -> Vec<SparseVector> {
 }
 
 fn vector_bundle(out: &Path, vecs: &[SparseVector], vocab: usize, shard_bytes: usize) {
+    let options = BuildOptions {
+        shard_bytes,
+        passages_per_fragment: 4,
+        ..BuildOptions::default()
+    };
+    vector_bundle_with(out, vecs, vocab, &options);
+}
+
+fn vector_bundle_with(out: &Path, vecs: &[SparseVector], vocab: usize, options: &BuildOptions) {
     let mut postings = PostingsBuilder::new(vocab);
     for v in vecs {
         postings.add(v).unwrap();
@@ -73,12 +83,7 @@ fn vector_bundle(out: &Path, vecs: &[SparseVector], vocab: usize, shard_bytes: u
         documents: vecs.len(),
         records: (0..vecs.len()).map(record).collect(),
     };
-    let options = BuildOptions {
-        shard_bytes,
-        passages_per_fragment: 4,
-        ..BuildOptions::default()
-    };
-    write_bundle(out, postings, content, &options).unwrap();
+    write_bundle(out, postings, content, options).unwrap();
 }
 
 #[test]
@@ -150,6 +155,99 @@ fn scores_equal_brute_force_over_stored_impacts() {
             .collect();
         assert_eq!(fresh.files, shards.len());
     }
+}
+
+/// Every stored list: token → (factor, postings as (ordinal, impact)).
+type StoredLists = HashMap<u32, (u32, Vec<(u32, u8)>)>;
+
+/// `(acc, ordinal)` of the top `k` by a brute-force dot product over `lists`.
+fn brute_force(lists: &StoredLists, query: &[u32], k: usize) -> Vec<(u64, u32)> {
+    let mut acc: HashMap<u32, u64> = HashMap::new();
+    let mut distinct = query.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    for t in &distinct {
+        if let Some((factor, postings)) = lists.get(t) {
+            for &(o, q) in postings {
+                *acc.entry(o).or_insert(0) += u64::from(*factor) * u64::from(q);
+            }
+        }
+    }
+    let mut ranked: Vec<(u64, u32)> = acc.into_iter().map(|(o, a)| (a, o)).collect();
+    ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    ranked.truncate(k);
+    ranked
+}
+
+#[test]
+fn split_lists_give_exact_results_and_fetch_tails_only_when_bounds_need_them() {
+    let vocab = 300u32;
+    let vecs = vectors(3000, vocab);
+    let whole = temp_dir("split-whole");
+    let split = temp_dir("split-heads");
+    let options = |head_postings| BuildOptions {
+        shard_bytes: 1024,
+        passages_per_fragment: 4,
+        head_postings,
+        ..BuildOptions::default()
+    };
+    vector_bundle_with(&whole, &vecs, vocab as usize, &options(0));
+    vector_bundle_with(&split, &vecs, vocab as usize, &options(24));
+    let mut w = Bundle::open(&whole).unwrap();
+    let mut s = Bundle::open(&split).unwrap();
+    assert_eq!(w.manifest.shards.tails, 0);
+    assert!(
+        s.manifest.shards.tails > 50,
+        "{} tails",
+        s.manifest.shards.tails
+    );
+    // Every posting is kept, in one segment only.
+    let mut lists = HashMap::new();
+    for t in 0..vocab {
+        let a = w.list(t).unwrap();
+        let b = s.list(t).unwrap();
+        assert_eq!(
+            a.as_ref().map(|x| &x.1),
+            b.as_ref().map(|x| &x.1),
+            "token {t}"
+        );
+        if let Some((entry, postings)) = a {
+            lists.insert(t, (entry.factor, postings));
+        }
+    }
+    let tails_of: HashMap<u32, usize> = (0..vocab)
+        .filter_map(|t| s.list(t).unwrap().map(|(e, _)| (t, e.tails.len())))
+        .collect();
+    let (mut skipped, mut needed) = (0, 0);
+    for i in 0..80u32 {
+        // Mostly frequent (low) ids, as real queries hit the long lists.
+        let mut query: Vec<u32> = (0..(1 + i % 5))
+            .map(|j| (i * 7 + j * 13) % (20 + i))
+            .collect();
+        query.sort_unstable();
+        query.dedup();
+        for k in [1, 3, 10] {
+            let expected = brute_force(&lists, &query, k);
+            let mut b = Bundle::open(&split).unwrap();
+            let hits = b.search_tokens(&query, k).unwrap();
+            let got: Vec<(u64, u32)> = hits.iter().map(|h| (h.acc, h.ordinal)).collect();
+            assert_eq!(got, expected, "query {query:?}, k {k}");
+            for h in &hits {
+                assert_eq!(h.score, h.acc as f64 * s.manifest.score_unit);
+                b.passage(h.ordinal).unwrap();
+            }
+            let heads: HashSet<usize> = query.iter().map(|&t| b.manifest.shard_of(t)).collect();
+            let fragments: HashSet<u32> = hits.iter().map(|h| h.ordinal / 4).collect();
+            let tails_read = b.files - heads.len() - fragments.len();
+            let tails: usize = query.iter().filter_map(|t| tails_of.get(t)).sum();
+            skipped += usize::from(tails_read < tails);
+            needed += usize::from(tails_read > 0);
+        }
+    }
+    // Both paths run: searches that stop on the bounds (the hits' tail postings then come from
+    // their fragments) and searches that need tails.
+    assert!(skipped > 50, "tails left out on {skipped} of 240 searches");
+    assert!(needed > 50, "tails read on {needed} of 240 searches");
 }
 
 #[test]
@@ -344,17 +442,33 @@ fn tokenizer_from_another_model_is_refused() {
     build_with_model(&model, &docs, &work, &options).unwrap();
     let mut b = Bundle::open(&work).unwrap();
     assert_eq!(b.query_tokens("fox").unwrap().len(), 1);
-    // The query tokenizer asset equals the model's on these texts.
+    // The query tokenizer asset equals the model's on these texts: the same tokens and weights
+    // (bundle ids number the sorted vocabulary, so they are compared as strings).
+    let query = model.encoder.query_encoder();
     for text in [
         "The quick brown fox.",
         "Ünïcödé naïve café — 東京 emoji 😀 x²",
         "[CLS] [MASK] don't",
         "",
     ] {
-        assert_eq!(
-            b.query_tokens(text).unwrap(),
-            model.encoder.encode_query(text).unwrap().indices()
-        );
+        let mine = b.query_encoder().unwrap().encode(text).unwrap();
+        let asset = b.query_encoder().unwrap().tokenizer();
+        let mut got: Vec<(String, f32)> = mine
+            .indices()
+            .iter()
+            .zip(mine.values())
+            .map(|(&id, &w)| (asset.token(id).unwrap(), w))
+            .collect();
+        let theirs = query.encode(text).unwrap();
+        let mut want: Vec<(String, f32)> = theirs
+            .indices()
+            .iter()
+            .zip(theirs.values())
+            .map(|(&id, &w)| (query.tokenizer().token(id).unwrap(), w))
+            .collect();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        want.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(got, want, "{text}");
     }
     let manifest = std::fs::read_to_string(work.join("manifest.json")).unwrap();
     let fp = &model.info.fingerprint;

@@ -4,6 +4,10 @@
 import { WordPieceTokenizer } from "./tokenizer.js";
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+// The bundle format this runtime reads (manifest `version`, and every shard's and fragment's header).
+const FORMAT_VERSION = 2;
+// Where `splade site build` writes the tokenizer asset (the manifest names it).
+const TOKENIZER_PATH = "tokenizer.bin";
 
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);
@@ -138,8 +142,8 @@ export class BundleReader {
     if (manifest?.format !== "splade-static-search") {
       throw new Error(`static search: ${this.url("manifest.json")} is not a static search manifest`);
     }
-    if (manifest.version !== 1) {
-      throw new Error(`static search: bundle format version ${manifest.version} is not supported (this runtime reads version 1)`);
+    if (manifest.version !== FORMAT_VERSION) {
+      throw new Error(`static search: bundle format version ${manifest.version} is not supported (this runtime reads version ${FORMAT_VERSION})`);
     }
     if (!/^[0-9a-f]{16}$/.test(manifest.build ?? "")) {
       throw new Error("static search: the manifest has no valid build id");
@@ -151,11 +155,34 @@ export class BundleReader {
     return manifest;
   }
 
-  /** The tokenizer asset: `{tokenizer, weights, header}`; checks the model fingerprint. */
-  async tokenizer(manifest) {
+  /**
+   * Starts fetching the tokenizer under its usual name before the manifest is there (one round
+   * trip fewer). No cache-busting query yet (the build id comes with the manifest): `tokenizer()`
+   * takes this copy only when its model fingerprint is the manifest's, which pins its content.
+   */
+  prefetchTokenizer() {
+    const what = `the tokenizer (${TOKENIZER_PATH})`;
+    const early = this.#payload(TOKENIZER_PATH, what);
+    early.catch(() => {}); // a failed prefetch only means the regular fetch below
+    return early;
+  }
+
+  /**
+   * The tokenizer asset: `{tokenizer, weights, header}`; checks the model fingerprint. `early`:
+   * the `prefetchTokenizer()` promise, used when it holds this model's tokenizer.
+   */
+  async tokenizer(manifest, early = null) {
     const what = `the tokenizer (${manifest.tokenizer.path})`;
+    const fingerprint = manifest.model.fingerprint;
+    if (early && manifest.tokenizer.path === TOKENIZER_PATH) {
+      try {
+        return parseTokenizerAsset((await early).bytes, { what, fingerprint });
+      } catch {
+        // Missing, stale (another model) or damaged: fetch it again with the build's query.
+      }
+    }
     const { bytes } = await this.#payload(manifest.tokenizer.path, what);
-    return parseTokenizerAsset(bytes, { what, fingerprint: manifest.model.fingerprint });
+    return parseTokenizerAsset(bytes, { what, fingerprint });
   }
 
   /** `{body, stored}`: a shard's or fragment's body after its header checks, and its stored size. */
@@ -167,8 +194,8 @@ export class BundleReader {
     if (bytes.length < 32 || ascii(bytes, 0, 8) !== magic) {
       throw new Error(`static search: ${what} is not a ${kind} file (wrong magic; an HTML page served instead?)`);
     }
-    if (view.getUint32(8, true) !== 1) {
-      throw new Error(`static search: ${what} has format version ${view.getUint32(8, true)}, expected 1`);
+    if (view.getUint32(8, true) !== FORMAT_VERSION) {
+      throw new Error(`static search: ${what} has format version ${view.getUint32(8, true)}, expected ${FORMAT_VERSION}`);
     }
     if (view.getUint32(12, true) !== n) {
       throw new Error(`static search: ${what} is ${kind} ${view.getUint32(12, true)} served under the wrong name`);
@@ -206,24 +233,36 @@ export function parseTokenizerAsset(bytes, { what = "the tokenizer", fingerprint
   } catch {
     throw fail("has a corrupt header");
   }
-  if (header.format !== 1) {
-    throw fail(`has format ${header.format}, this runtime reads 1`);
+  if (header.format !== 2) {
+    throw fail(`has format ${header.format}, this runtime reads 2`);
   }
   if (fingerprint !== null && header.fingerprint !== fingerprint) {
     throw fail(`belongs to another model (fingerprint ${header.fingerprint}, the manifest says ${fingerprint}): rebuild the bundle`);
   }
-  const vocabStart = 12 + headerLength + 4;
-  const vocabLength = view.getUint32(12 + headerLength, true);
+  // The vocabulary, sorted and front-coded: the suffixes joined by "\n", then per token the UTF-16
+  // length of the prefix it shares with the token before.
   const size = header.vocab_size;
-  if (vocabStart + vocabLength + 4 * size !== bytes.length) {
-    throw fail(`is truncated or has trailing bytes (${bytes.length} bytes, expected ${vocabStart + vocabLength + 4 * size})`);
+  const suffixStart = 12 + headerLength + 4;
+  const suffixLength = view.getUint32(12 + headerLength, true);
+  const prefixStart = suffixStart + suffixLength;
+  const weightsStart = prefixStart + size;
+  if (weightsStart + 4 * size !== bytes.length) {
+    throw fail(`is truncated or has trailing bytes (${bytes.length} bytes, expected ${weightsStart + 4 * size})`);
   }
-  const vocab = new TextDecoder().decode(bytes.subarray(vocabStart, vocabStart + vocabLength)).split("\n");
-  if (vocab.length !== size) {
-    throw fail(`has ${vocab.length} vocabulary strings, the header says ${size}`);
+  const suffixes = new TextDecoder().decode(bytes.subarray(suffixStart, prefixStart)).split("\n");
+  if (suffixes.length !== size) {
+    throw fail(`has ${suffixes.length} vocabulary strings, the header says ${size}`);
+  }
+  const vocab = new Array(size);
+  let previous = "";
+  for (let id = 0; id < size; id++) {
+    const shared = bytes[prefixStart + id];
+    if (shared > previous.length) {
+      throw fail(`has a prefix longer than the token before (token ${id})`);
+    }
+    previous = vocab[id] = previous.slice(0, shared) + suffixes[id];
   }
   const weights = new Float32Array(size);
-  const weightsStart = vocabStart + vocabLength;
   for (let id = 0; id < size; id++) {
     weights[id] = view.getFloat32(weightsStart + 4 * id, true);
   }

@@ -2,7 +2,7 @@
 
 export interface StaticSearchManifest {
   format: "splade-static-search";
-  version: 1;
+  version: 2;
   build: string;
   model: { name: string; fingerprint: string };
   documents: number;
@@ -12,7 +12,8 @@ export interface StaticSearchManifest {
   postings: number;
   scoreUnit: number;
   tokenizer: { path: string; bytes: number };
-  shards: { path: string; count: number; firstToken: number[]; bytes: number };
+  /** `count` token-range shards (`firstToken`), then `tails` tail files of split lists. */
+  shards: { path: string; count: number; firstToken: number[]; tails: number; bytes: number };
   fragments: { path: string; count: number; passagesPerFragment: number; bytes: number };
 }
 

@@ -1,8 +1,9 @@
 // Static-site search with no model in the browser: tokenize the query, look up one weight per token,
 // fetch only the posting shards of the query's tokens (each once), exact integer top-k over the stored
 // impacts (as `splade site search` does, src/site/FORMAT.md "Scoring"), then the hits' fragments.
-import { BundleReader, VarintReader } from "./bundle.js";
+import { BundleReader } from "./bundle.js";
 import { excerpt, highlighter } from "./highlight.js";
+import { Shard, bound, byRank, lowerBound, settled, topK } from "./postings.js";
 
 function checkManifest(m) {
   const bad = (why) => new Error(`static search: the manifest is invalid: ${why}`);
@@ -15,6 +16,9 @@ function checkManifest(m) {
   if (!shards?.path || !Array.isArray(shards.firstToken) || shards.firstToken.length !== shards.count || shards.firstToken[0] !== 0) {
     throw bad("shards.firstToken does not match shards.count");
   }
+  if (!(Number.isInteger(shards.tails) && shards.tails >= 0)) {
+    throw bad("shards.tails is missing");
+  }
   for (let i = 1; i < shards.count; i++) {
     if (!(shards.firstToken[i] > shards.firstToken[i - 1])) {
       throw bad("shards.firstToken is not increasing");
@@ -23,123 +27,6 @@ function checkManifest(m) {
   if (!fragments?.path || !(fragments.passagesPerFragment >= 1)) {
     throw bad("fragments.passagesPerFragment is missing");
   }
-}
-
-/** One posting shard: a directory of token lists whose postings are decoded when first asked for. */
-class Shard {
-  #body;
-  #lists = new Map();
-  #passages;
-
-  constructor(body, firstToken, endToken, passages, what) {
-    this.#body = body;
-    this.#passages = passages;
-    this.what = what;
-    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-    try {
-      const r = new VarintReader(body);
-      const count = r.next();
-      const entries = [];
-      let token = firstToken;
-      for (let i = 0; i < count; i++) {
-        const gap = r.next();
-        if (i > 0 && gap < 1) {
-          throw new RangeError("token ids not increasing");
-        }
-        token += gap;
-        const postings = r.next();
-        const factor = r.next();
-        if (r.offset + 4 > body.length) {
-          throw new RangeError("directory runs past the end");
-        }
-        const scale = view.getFloat32(r.offset, true);
-        r.offset += 4;
-        const idBytes = r.next();
-        if (token >= endToken || postings < 1 || factor < 1) {
-          throw new RangeError(`bad directory entry for token ${token}`);
-        }
-        entries.push({ token, postings, factor, scale, idBytes });
-      }
-      let offset = r.offset;
-      for (const e of entries) {
-        e.idStart = offset;
-        e.impactStart = offset + e.idBytes;
-        offset = e.impactStart + e.postings;
-        this.#lists.set(e.token, e);
-      }
-      if (offset !== body.length) {
-        throw new RangeError(`lists end at byte ${offset} of ${body.length}`);
-      }
-    } catch (err) {
-      throw new Error(`static search: ${what} is malformed: ${err.message}`);
-    }
-  }
-
-  /** `{factor, scale, ordinals: Uint32Array, impacts: Uint8Array}` of `token`, or null. */
-  list(token) {
-    const e = this.#lists.get(token);
-    if (!e) {
-      return null;
-    }
-    if (!e.ordinals) {
-      const r = new VarintReader(this.#body, e.idStart, e.impactStart);
-      const ordinals = new Uint32Array(e.postings);
-      let ordinal = -1;
-      try {
-        for (let i = 0; i < e.postings; i++) {
-          const step = r.next();
-          ordinal = i === 0 ? step : ordinal + step;
-          if ((i > 0 && step < 1) || ordinal >= this.#passages) {
-            throw new RangeError("passage ordinal out of order or out of range");
-          }
-          ordinals[i] = ordinal;
-        }
-        if (r.offset !== e.impactStart) {
-          throw new RangeError("document ids do not fill their bytes");
-        }
-      } catch (err) {
-        throw new Error(`static search: ${this.what} is malformed (token ${token}): ${err.message}`);
-      }
-      const impacts = this.#body.subarray(e.impactStart, e.impactStart + e.postings);
-      if (impacts.includes(0)) {
-        throw new Error(`static search: ${this.what} is malformed (token ${token}): impact 0`);
-      }
-      e.ordinals = ordinals;
-      e.impacts = impacts;
-    }
-    return e;
-  }
-}
-
-// Better first: a larger accumulator, then the smaller ordinal.
-const better = (accA, ordA, accB, ordB) => accA > accB || (accA === accB && ordA < ordB);
-
-/** The `k` best of `touched` by `acc`, best first (a bounded heap: the worst kept hit on top). */
-function topK(acc, touched, k) {
-  const heap = [];
-  const worse = (i, j) => better(acc[heap[j]], heap[j], acc[heap[i]], heap[i]);
-  const swap = (i, j) => ([heap[i], heap[j]] = [heap[j], heap[i]]);
-  for (const p of touched) {
-    if (heap.length < k) {
-      heap.push(p);
-      for (let i = heap.length - 1; i > 0 && worse(i, (i - 1) >> 1); i = (i - 1) >> 1) {
-        swap(i, (i - 1) >> 1);
-      }
-    } else if (k > 0 && better(acc[p], p, acc[heap[0]], heap[0])) {
-      heap[0] = p;
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let w = i;
-        if (l < heap.length && worse(l, w)) w = l;
-        if (r < heap.length && worse(r, w)) w = r;
-        if (w === i) break;
-        swap(i, w);
-        i = w;
-      }
-    }
-  }
-  return heap.sort((a, b) => (better(acc[a], a, acc[b], b) ? -1 : 1));
 }
 
 export class StaticSearch {
@@ -203,14 +90,36 @@ export class StaticSearch {
     return entry;
   }
 
-  #shard(n, fetched) {
+  // Posting file `n`: a token-range shard (`tailOf` null) or a tail of that token's list.
+  #shard(n, tailOf, fetched) {
     return this.#cached(this.#shards, n, async () => {
       const { shards, vocabSize, passages } = this.manifest;
       const path = shards.path.replace("{n}", n);
       const { body, stored } = await this.#reader.file("shard", n, path);
-      const end = n + 1 < shards.count ? shards.firstToken[n + 1] : vocabSize;
-      return { value: new Shard(body, shards.firstToken[n], end, passages, `shard ${n} (${path})`), stored };
+      const range =
+        tailOf === null
+          ? { firstToken: shards.firstToken[n], endToken: n + 1 < shards.count ? shards.firstToken[n + 1] : vocabSize }
+          : { firstToken: tailOf, endToken: tailOf + 1 };
+      const tailFiles = [shards.count, shards.count + shards.tails];
+      return { value: new Shard(body, { ...range, passages, tailFiles, what: `shard ${n} (${path})` }), stored };
     }, fetched);
+  }
+
+  // The tail segment `{file, max}` of a query list, checked against its head.
+  async #tail(list, { file, max }, fetched) {
+    const shard = await this.#shard(file, list.id, fetched);
+    const segment = shard.list(list.id);
+    const bad = (why) => new Error(`static search: ${shard.what} is malformed: ${why} (tail of token ${list.id})`);
+    if (!segment) {
+      throw bad("no list of this token");
+    }
+    if (segment.factor !== list.factor || segment.scale !== list.scale) {
+      throw bad("factor or scale differs from the head's");
+    }
+    if (segment.impacts.some((q) => q > max)) {
+      throw bad("an impact above the bound its head announced");
+    }
+    return segment;
   }
 
   #fragment(n, fetched) {
@@ -229,6 +138,9 @@ export class StaticSearch {
       if (!Array.isArray(records) || records.length !== expected) {
         throw new Error(`static search: fragment ${n} (${path}) holds ${records?.length} passages, expected ${expected}`);
       }
+      if (!records.every((r) => r.tail === undefined || (Array.isArray(r.tail) && r.tail.every((e) => Array.isArray(e) && e.length === 2)))) {
+        throw new Error(`static search: fragment ${n} (${path}) has a malformed tail list`);
+      }
       return { value: records, stored };
     }, fetched);
   }
@@ -236,70 +148,108 @@ export class StaticSearch {
   /**
    * The `k` best passages for `text`: `{query, tokens, hits, fetched: {files, bytes}, searchMs}`.
    * `fetched` counts the shards and fragments this search downloaded (cached ones cost nothing).
+   * Split lists: heads first, then tails only while the upper bounds leave the top k open; the
+   * hits' postings in tails never fetched come from their fragments (FORMAT.md, "Split lists").
    */
   async search(text, { k = 10 } = {}) {
+    k = Math.max(0, Math.floor(k));
     const tokens = this.encode(text);
     const fetched = { files: 0, bytes: 0 };
     const shardNumbers = [...new Set(tokens.map((t) => this.#shardOf(t.id)))];
-    const loaded = await Promise.all(shardNumbers.map((n) => this.#shard(n, fetched)));
+    const loaded = await Promise.all(shardNumbers.map((n) => this.#shard(n, null, fetched)));
     const shards = new Map(shardNumbers.map((n, i) => [n, loaded[i]]));
 
-    const started = performance.now();
-    const lists = [];
-    for (const t of tokens) {
-      const list = shards.get(this.#shardOf(t.id)).list(t.id);
-      if (list) {
-        lists.push({ ...t, list });
-      }
-    }
+    let searchMs = 0;
+    let started = performance.now();
     const acc = this.#acc;
     const touched = [];
-    for (const { list } of lists) {
-      const { factor, ordinals, impacts } = list;
+    const lists = [];
+    let best;
+    const add = (list, segment) => {
+      const { ordinals, impacts } = segment;
       for (let i = 0; i < ordinals.length; i++) {
         const p = ordinals[i];
         if (acc[p] === 0) {
           touched.push(p);
         }
-        acc[p] += factor * impacts[i];
+        acc[p] += list.factor * impacts[i];
       }
-    }
-    const best = topK(acc, touched, Math.max(0, Math.floor(k)));
-    const accs = best.map((p) => acc[p]);
-    for (const p of touched) {
-      acc[p] = 0;
-    }
-    const searchMs = performance.now() - started;
-
-    const per = this.manifest.fragments.passagesPerFragment;
-    const fragmentNumbers = [...new Set(best.map((p) => Math.floor(p / per)))];
-    const fragments = await Promise.all(fragmentNumbers.map((n) => this.#fragment(n, fetched)));
-    const byNumber = new Map(fragmentNumbers.map((n, i) => [n, fragments[i]]));
-    const mark = highlighter(this.#tokenizer, text);
-    const unit = this.manifest.scoreUnit;
-    const hits = best.map((p, i) => {
-      const record = byNumber.get(Math.floor(p / per))[p % per];
-      const terms = [];
-      for (const { id, token, weight, list } of lists) {
-        const at = lowerBound(list.ordinals, p);
-        if (list.ordinals[at] === p) {
-          const impact = list.impacts[at];
-          terms.push({
-            id,
-            token,
-            queryWeight: weight,
-            documentWeight: impact * list.scale,
-            contribution: list.factor * impact * unit,
-          });
+      list.segments.push(segment);
+    };
+    try {
+      for (const t of tokens) {
+        const head = shards.get(this.#shardOf(t.id)).list(t.id);
+        if (head) {
+          const list = { ...t, factor: head.factor, scale: head.scale, segments: [], pending: [...head.tails] };
+          lists.push(list);
+          add(list, head);
         }
       }
+      for (;;) {
+        const rest = lists.reduce((sum, l) => sum + bound(l), 0);
+        if (k === 0 || rest === 0 || settled(lists, acc, touched, rest, k)) {
+          break;
+        }
+        let next = null;
+        for (const l of lists) {
+          if (bound(l) > (next ? bound(next) : 0)) next = l;
+        }
+        searchMs += performance.now() - started;
+        const segment = await this.#tail(next, next.pending.shift(), fetched);
+        started = performance.now();
+        add(next, segment);
+      }
+      best = topK(acc, touched, k).map((p) => [acc[p], p]);
+    } finally {
+      for (const p of touched) {
+        acc[p] = 0;
+      }
+    }
+    searchMs += performance.now() - started;
+
+    const per = this.manifest.fragments.passagesPerFragment;
+    const fragmentNumbers = [...new Set(best.map(([, p]) => Math.floor(p / per)))];
+    const fragments = await Promise.all(fragmentNumbers.map((n) => this.#fragment(n, fetched)));
+    const byNumber = new Map(fragmentNumbers.map((n, i) => [n, fragments[i]]));
+    const recordOf = (p) => byNumber.get(Math.floor(p / per))[p % per];
+    // A hit's impact in each query list: from the fetched segments, or its fragment's tail list.
+    const impactsOf = (p) =>
+      lists.map((list) => {
+        for (const s of list.segments) {
+          const at = lowerBound(s.ordinals, p);
+          if (s.ordinals[at] === p) return s.impacts[at];
+        }
+        if (list.pending.length === 0) return 0;
+        const tail = recordOf(p).tail ?? [];
+        const entry = tail[lowerBound(tail.map((e) => e[0]), list.id)];
+        if (!entry || entry[0] !== list.id) return 0;
+        if (!(Number.isInteger(entry[1]) && entry[1] >= 1 && entry[1] <= list.pending[0].max)) {
+          throw new Error(`static search: the fragment of passage ${p} is malformed: impact ${entry[1]} of token ${list.id} breaks its list's bound`);
+        }
+        return entry[1];
+      });
+    const impacts = new Map(best.map(([, p]) => [p, impactsOf(p)]));
+    if (lists.some((l) => l.pending.length > 0)) {
+      best = best.map(([, p]) => [lists.reduce((sum, l, i) => sum + l.factor * impacts.get(p)[i], 0), p]).sort(byRank);
+    }
+    const mark = highlighter(this.#tokenizer, text);
+    const unit = this.manifest.scoreUnit;
+    const hits = best.map(([score, p]) => {
+      const record = recordOf(p);
+      const terms = [];
+      lists.forEach(({ id, token, weight, factor, scale }, i) => {
+        const impact = impacts.get(p)[i];
+        if (impact > 0) {
+          terms.push({ id, token, queryWeight: weight, documentWeight: impact * scale, contribution: factor * impact * unit });
+        }
+      });
       terms.sort((a, b) => b.contribution - a.contribution || a.id - b.id);
       const passageText = String(record.text ?? "");
       return {
         ordinal: p,
         id: String(record.id),
         n: record.n,
-        score: accs[i] * unit,
+        score: score * unit,
         title: String(record.title ?? ""),
         url: String(record.url ?? ""),
         text: passageText,
@@ -311,26 +261,16 @@ export class StaticSearch {
   }
 }
 
-function lowerBound(sorted, value) {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /**
  * Opens the bundle at `bundleUrl` (a folder URL): its manifest and tokenizer. Options: `fetch`
  * (a fetch implementation), `timeoutMs` (per request, default 30 s).
  */
 export async function createStaticSearch(bundleUrl, options = {}) {
   const reader = new BundleReader(bundleUrl, options);
+  const early = reader.prefetchTokenizer();
   const manifest = await reader.manifest();
   checkManifest(manifest);
-  const { tokenizer, weights } = await reader.tokenizer(manifest);
+  const { tokenizer, weights } = await reader.tokenizer(manifest, early);
   if (tokenizer.vocabSize !== manifest.vocabSize) {
     throw new Error(`static search: the tokenizer has ${tokenizer.vocabSize} tokens, the manifest says ${manifest.vocabSize}`);
   }

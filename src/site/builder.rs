@@ -17,7 +17,7 @@ use super::format::{
 };
 use super::input::SiteDocument;
 use super::passages::{split_passages, Utf16Text};
-use super::postings::{shard, PostingsBuilder};
+use super::postings::{shard, split, PostingsBuilder, SplitList};
 use super::reader::PassageRecord;
 use super::tokenizer_asset;
 use crate::encoder::SparseEncoder;
@@ -28,12 +28,17 @@ use crate::DirectoryFiles;
 /// Shard bodies of about this many bytes before compression (see FORMAT.md for the measurements).
 pub const DEFAULT_SHARD_BYTES: usize = 2048;
 /// Passages per fragment file.
-pub const DEFAULT_PASSAGES_PER_FRAGMENT: usize = 8;
+pub const DEFAULT_PASSAGES_PER_FRAGMENT: usize = 16;
+/// Lists longer than this many postings are split by impact (FORMAT.md, "Split lists"); 0: none
+/// are, which measured cheaper on every corpus so far (FORMAT.md, "Choices").
+pub const DEFAULT_HEAD_POSTINGS: usize = 0;
 
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
     pub shard_bytes: usize,
     pub passages_per_fragment: usize,
+    /// Lists longer than this are split into a head of this many postings and tails (0: never).
+    pub head_postings: usize,
     /// Passage token budget (default: the model's maximum document length less 3, as the JS library).
     pub max_passage_tokens: Option<usize>,
     /// The vector cache file (`None`: no cache).
@@ -47,6 +52,7 @@ impl Default for BuildOptions {
         Self {
             shard_bytes: DEFAULT_SHARD_BYTES,
             passages_per_fragment: DEFAULT_PASSAGES_PER_FRAGMENT,
+            head_postings: DEFAULT_HEAD_POSTINGS,
             max_passage_tokens: None,
             cache: None,
             progress: false,
@@ -170,6 +176,7 @@ pub fn passages(
                             title: title.to_string(),
                             url: doc.url.clone(),
                             text: shown.trim().to_string(),
+                            tail: Vec::new(),
                         },
                         encoded: text.slice(span.start, span.end),
                     }
@@ -323,14 +330,40 @@ pub fn write_bundle(
         Some((_, query)) => query.weights().to_vec(),
         None => vec![1.0; vocab_size],
     };
-    let (lists, score_unit) = postings.quantize(&weights)?;
+    let (mut lists, score_unit) = postings.quantize(&weights)?;
+    if let Some((_, query)) = content.model {
+        // Bundle token ids are the tokenizer asset's (sorted vocabulary); ids past it stay.
+        let ranks = tokenizer_asset::ranks(query)?;
+        for list in &mut lists {
+            list.token = ranks
+                .get(list.token as usize)
+                .copied()
+                .unwrap_or(list.token);
+        }
+        lists.sort_unstable_by_key(|l| l.token);
+    }
     let total_postings: u64 = lists.iter().map(|l| l.ordinals.len() as u64).sum();
-    let shards = shard(&lists, options.shard_bytes.max(1));
     let token_count = lists.len();
+    let lists: Vec<SplitList> = lists
+        .into_iter()
+        .map(|l| split(l, options.head_postings))
+        .collect();
+    // A passage's postings in tail segments go into its fragment record too: a search that stops
+    // before fetching a tail still gets its hits' exact scores from there.
+    let mut records = content.records;
+    for list in &lists {
+        for tail in &list.tails {
+            for (&o, &q) in tail.ordinals.iter().zip(&tail.impacts) {
+                records[o as usize]
+                    .tail
+                    .push([list.head.token, u32::from(q)]);
+            }
+        }
+    }
+    let (shards, tails) = shard(&lists, options.shard_bytes.max(1));
     drop(lists);
     let per = options.passages_per_fragment.max(1);
-    let fragments: Vec<Vec<u8>> = content
-        .records
+    let fragments: Vec<Vec<u8>> = records
         .chunks(per)
         .map(|chunk| serde_json::to_vec(chunk).map_err(|e| Error::input(e.to_string())))
         .collect::<Result<_>>()?;
@@ -345,6 +378,10 @@ pub fn write_bundle(
     id_hash.update(score_unit.to_le_bytes());
     for (first, body) in &shards {
         id_hash.update(first.to_le_bytes());
+        id_hash.update((body.len() as u64).to_le_bytes());
+        id_hash.update(body);
+    }
+    for body in &tails {
         id_hash.update((body.len() as u64).to_le_bytes());
         id_hash.update(body);
     }
@@ -366,8 +403,10 @@ pub fn write_bundle(
     }
     let sealed_shards: Vec<Vec<u8>> = shards
         .par_iter()
+        .map(|(_, body)| body)
+        .chain(tails.par_iter())
         .enumerate()
-        .map(|(n, (_, body))| seal(FileKind::Shard, n, &build, body))
+        .map(|(n, body)| seal(FileKind::Shard, n, &build, body))
         .collect::<Result<_>>()?;
     let sealed_fragments: Vec<Vec<u8>> = fragments
         .par_iter()
@@ -409,7 +448,7 @@ pub fn write_bundle(
         build: build_id_hex(&build),
         model: content.model.map(|(m, _)| m.clone()),
         documents: content.documents,
-        passages: content.records.len(),
+        passages: records.len(),
         vocab_size,
         tokens: token_count,
         postings: total_postings,
@@ -419,6 +458,7 @@ pub fn write_bundle(
             path: SHARD_PATH.to_string(),
             count: shards.len(),
             first_token: shards.iter().map(|(f, _)| *f).collect(),
+            tails: tails.len(),
             bytes: shard_bytes,
         },
         fragments: FragmentMap {
@@ -438,13 +478,13 @@ pub fn write_bundle(
         encoded: 0,
         tokens: manifest.tokens,
         postings: total_postings,
-        shards: shards.len(),
+        shards: shards.len() + tails.len(),
         shard_bytes,
         fragments: fragments.len(),
         fragment_bytes,
         tokenizer_bytes,
         total_bytes: shard_bytes + fragment_bytes + tokenizer_bytes + manifest_bytes,
-        files: shards.len() + fragments.len() + usize::from(tokenizer_bytes > 0) + 1,
+        files: shards.len() + tails.len() + fragments.len() + usize::from(tokenizer_bytes > 0) + 1,
     })
 }
 

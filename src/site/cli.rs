@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::builder::{
     build_with_model, write_bundle, BuildOptions, BundleContent, Model, Progress,
-    DEFAULT_PASSAGES_PER_FRAGMENT, DEFAULT_SHARD_BYTES,
+    DEFAULT_HEAD_POSTINGS, DEFAULT_PASSAGES_PER_FRAGMENT, DEFAULT_SHARD_BYTES,
 };
 use super::input::read_documents;
 use super::postings::PostingsBuilder;
@@ -44,6 +44,10 @@ pub enum SiteCommand {
         shard_bytes: usize,
         #[arg(long, default_value_t = DEFAULT_PASSAGES_PER_FRAGMENT)]
         passages_per_fragment: usize,
+        /// Lists longer than this many postings are split by impact into a head of this many
+        /// and tails fetched only when needed (0: never split).
+        #[arg(long, default_value_t = DEFAULT_HEAD_POSTINGS)]
+        head_postings: usize,
         /// Passage token budget (default: the model's maximum document length less 3).
         #[arg(long)]
         max_passage_tokens: Option<usize>,
@@ -97,6 +101,7 @@ pub fn run(command: SiteCommand) -> Result<()> {
             out,
             shard_bytes,
             passages_per_fragment,
+            head_postings,
             max_passage_tokens,
             cache,
             no_cache,
@@ -105,6 +110,7 @@ pub fn run(command: SiteCommand) -> Result<()> {
             let options = BuildOptions {
                 shard_bytes,
                 passages_per_fragment,
+                head_postings,
                 max_passage_tokens,
                 cache,
                 progress: true,
@@ -255,6 +261,7 @@ fn build_from_vectors(
                 title: d.title.clone(),
                 url: d.url.clone(),
                 text: d.text.clone(),
+                tail: Vec::new(),
             })
             .collect(),
         None => (0..count)
@@ -276,6 +283,7 @@ fn anonymous_record(id: String) -> PassageRecord {
         title: String::new(),
         url: String::new(),
         text: String::new(),
+        tail: Vec::new(),
     }
 }
 

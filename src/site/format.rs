@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 pub const FORMAT_NAME: &str = "splade-static-search";
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 pub const MANIFEST: &str = "manifest.json";
 pub const TOKENIZER: &str = "tokenizer.bin";
 pub const SHARD_PATH: &str = "postings/{n}.bin";
@@ -242,6 +242,8 @@ pub struct ShardMap {
     pub path: String,
     pub count: usize,
     pub first_token: Vec<u32>,
+    /// Tail files (split lists), numbered after the `count` token-range shards.
+    pub tails: usize,
     pub bytes: u64,
 }
 
@@ -301,7 +303,12 @@ impl Manifest {
         parse_build_id(&self.build)
     }
 
-    /// The shard holding `token`'s list.
+    /// Posting files: token-range shards, then tails.
+    pub fn shard_files(&self) -> usize {
+        self.shards.count + self.shards.tails
+    }
+
+    /// The shard holding `token`'s list (its head, when split).
     pub fn shard_of(&self, token: u32) -> usize {
         self.shards.first_token.partition_point(|&f| f <= token) - 1
     }

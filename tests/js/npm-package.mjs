@@ -139,6 +139,35 @@ search.close();`,
     t.check("Node: a model folder from disk", disk.split("\n")[0] === "a", disk);
     t.check("Node: a 404 gives a clear error", /HTTP 404/.test(disk), disk);
 
+    // The static-site runtime through the package's exports ("splade-wasm/site"): its declared
+    // exports are there, and its tokenizer runs (no DOM, no wasm needed).
+    const siteDts = readFileSync(path.join(PKG, "site/index.d.ts"), "utf8");
+    const siteDeclared = [...siteDts.matchAll(/^export (?:declare )?(?:class|function) (\w+)/gm)].map((m) => m[1]);
+    writeFileSync(
+      path.join(tmp, "site.mjs"),
+      `import * as site from "splade-wasm/site";
+const tokenizer = new site.WordPieceTokenizer({ vocab: ["[UNK]", "static", "search", "##es"], unkId: 0, continuingSubwordPrefix: "##", maxInputCharsPerWord: 100, normalizer: { clean_text: true, handle_chinese_chars: true, strip_accents: true, lowercase: true }, addedTokens: [], maxTokens: 512 });
+console.log(JSON.stringify({ exports: Object.keys(site).sort(), ids: tokenizer.encode("Static searches") }));`,
+    );
+    let siteOut = "";
+    try {
+      siteOut = (await run(process.execPath, ["site.mjs"], { cwd: tmp, encoding: "utf8", timeout: 60_000 })).stdout;
+    } catch (err) {
+      siteOut = `${err.stdout}\n${err.stderr}`;
+    }
+    let siteResult = null;
+    try {
+      siteResult = JSON.parse(siteOut);
+    } catch {
+      // reported below
+    }
+    t.check(
+      'Node: "splade-wasm/site" exports what site/index.d.ts declares',
+      siteResult != null && siteDeclared.length > 0 && siteDeclared.every((n) => siteResult.exports.includes(n)) && siteResult.exports.includes("createStaticSearch"),
+      `${siteOut} vs ${siteDeclared}`,
+    );
+    t.check('Node: "splade-wasm/site" tokenizes', JSON.stringify(siteResult?.ids) === "[1,2,3]", siteOut);
+
     // Chromium, no bundler: the same code as a module script, "splade-wasm" mapped by an import map.
     browser = await launchChromium();
     const page = await browser.newPage();

@@ -61,15 +61,19 @@ function corpusSlice(count) {
   return lines.filter(Boolean).slice(0, count).map((line) => JSON.parse(line));
 }
 
-/** Builds a bundle of `count` PEP passages + the hostile pages into `dir`; small shards and fragments. */
-export function buildTestBundle(dir, { count = 400, extra = [] } = {}) {
+/**
+ * Builds a bundle of `count` PEP passages + the hostile pages into `dir/name`; small shards and
+ * fragments; `args`: more `site build` options. Builds share one vector cache in `dir`, so a second
+ * build of the same passages encodes nothing.
+ */
+export function buildTestBundle(dir, { count = 400, extra = [], name = "bundle", args = [] } = {}) {
   const input = path.join(dir, "input.jsonl");
   const records = [...corpusSlice(count), ...HOSTILE, ...extra];
   writeFileSync(input, records.map((r) => JSON.stringify(r)).join("\n") + "\n");
-  const out = path.join(dir, "bundle");
+  const out = path.join(dir, name);
   execFileSync(
     spladeBinary(),
-    ["site", "build", "--model", "models/splade-tiny", "--input", input, "--out", out, "--shard-bytes", "4096", "--passages-per-fragment", "4", "--no-cache"],
+    ["site", "build", "--model", "models/splade-tiny", "--input", input, "--out", out, "--shard-bytes", "4096", "--passages-per-fragment", "4", "--cache", path.join(dir, "vectors.cache"), ...args],
     { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] },
   );
   return out;
@@ -125,6 +129,7 @@ export async function runtimeChecks(c, work) {
       else diffs.push(`${query}: js ${JSON.stringify(mine).slice(0, 300)} files ${got.fetched.files}/${got.fetched.bytes}; native ${JSON.stringify(native).slice(0, 300)}`);
     }
     c.check(`runtime: ${QUERIES.length} queries equal \`splade site search\` (ids, scores, files, bytes)`, equal === QUERIES.length, diffs.join("\n"));
+    await splitListChecks(c, work, server);
 
     const s = await createStaticSearch(url);
     const first = await s.search("python decorators", { k: 5 });
@@ -151,6 +156,38 @@ export async function runtimeChecks(c, work) {
   } finally {
     await server.close();
   }
+}
+
+// Split lists (heads of 24 postings, so many lists have tails): the same hits, scores, files and
+// bytes as the native reader for k = 1 and 10, hence the same tail fetches and early stops.
+async function splitListChecks(c, work, server) {
+  const bundle = buildTestBundle(work, { name: "split", args: ["--head-postings", "24"] });
+  const { tails } = JSON.parse(readFileSync(path.join(bundle, "manifest.json"), "utf8")).shards;
+  c.check("split: the test bundle has tail files", tails > 20, String(tails));
+  const diffs = [];
+  let tailsFetched = 0;
+  for (const k of [1, 10]) {
+    for (const query of QUERIES) {
+      const native = nativeSearch(bundle, query, k);
+      const got = await (await createStaticSearch(`${server.url}split/`)).search(query, { k });
+      const mine = got.hits.map((h) => ({ id: h.id, n: h.n, score: h.score }));
+      const sum = got.hits.every((h) => Math.abs(h.terms.reduce((a, t) => a + t.contribution, 0) - h.score) < 1e-9 * Math.max(1, h.score));
+      if (JSON.stringify(mine) !== JSON.stringify(native.hits) || got.fetched.files !== native.files || got.fetched.bytes !== native.bytes || !sum) {
+        diffs.push(`k ${k} ${query}: js ${JSON.stringify(mine).slice(0, 200)} ${got.fetched.files}/${got.fetched.bytes}; native ${JSON.stringify(native).slice(0, 200)}`);
+      }
+      // More files than one shard per token plus one fragment per hit: some were tails.
+      tailsFetched += Number(got.fetched.files > got.tokens.length + got.hits.length);
+    }
+  }
+  c.check(`split: ${2 * QUERIES.length} searches equal \`splade site search\` (ids, scores, files, bytes; why-terms sum to the score)`, diffs.length === 0, diffs.join("\n"));
+  c.check("split: some searches fetch tails", tailsFetched > 0, String(tailsFetched));
+  const missing = path.join(work, "split-missing");
+  rmSync(missing, { recursive: true, force: true });
+  cpSync(bundle, missing, { recursive: true });
+  const { count } = JSON.parse(readFileSync(path.join(bundle, "manifest.json"), "utf8")).shards;
+  for (let n = count; n < count + tails; n++) unlinkSync(path.join(missing, "postings", `${n}.bin`));
+  const message = await rejects(Promise.all(QUERIES.map(async (q) => (await createStaticSearch(`${server.url}split-missing/`)).search(q, { k: 10 }))));
+  c.check("split: a missing tail file gives a clear Error", /shard \d+ .*is missing/.test(message), message);
 }
 
 async function brokenBundleChecks(c, work, bundle, server) {
