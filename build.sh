@@ -316,6 +316,7 @@ cmd_test() {
   run_stage bundlers node tests/js/bundlers.mjs
   run_stage index node tests/js/index-binding.mjs
   run_stage indexing node tests/js/indexing.mjs
+  run_stage pool node tests/js/pool-failures.mjs
   run_stage text node tests/js/text-and-queries.mjs
   run_stage demo node tests/js/demo-e2e.mjs
   run_stage hostile node tests/js/hostile.mjs
