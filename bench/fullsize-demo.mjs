@@ -1,7 +1,8 @@
 // The issue 13 "done when" run, driven by bench/fullsize-browser.mjs --demo: the demo (dist/) in
 // headless Chromium loads the doc-v3-gte-sized random q8_0 pack (?model=), starts the workers its
 // default plan allows, and indexes its sample corpus; reported: the plan and its reason, the wasm
-// memory of the page and each worker, the renderer's peak RSS, the time and the documents indexed.
+// memory of the page and each worker, the renderer's peak RSS, the time and the documents indexed;
+// then the plan alone when 4 workers are asked for (a 4-core machine's default).
 import path from "node:path";
 import { launchChromium } from "../tests/js/browser.mjs";
 import { startServer } from "../tools/serve.mjs";
@@ -38,6 +39,11 @@ export async function demoRun({ dir, load, timeoutMs = 45 * 60_000 }) {
       notice: document.getElementById("notice").hidden ? null : document.getElementById("notice-text").textContent,
     }));
     const plan = run.lastRun.workerPlan;
+    // What a 4-core machine asks for (?workers=4): only the plan, no indexing.
+    const four = await browser.newPage();
+    await four.goto(new URL("index.html?workers=4&model=/@fullsize/gte-base-random-q8_0.gguf", server.url).href);
+    await four.waitForFunction(() => window.spladeDemo?.ready || window.spladeDemo?.error, null, { timeout: 10 * 60_000 });
+    const fourWorkers = await four.textContent("#model-info");
     return {
       demo: "sample corpus, doc-v3-gte-sized random q8_0 pack, default worker choice",
       readySeconds,
@@ -50,6 +56,7 @@ export async function demoRun({ dir, load, timeoutMs = 45 * 60_000 }) {
       wasmMib: { page: mib(plan.memory.mainBytes), workers: plan.memory.workers.map(mib), total: mib(plan.memory.totalBytes) },
       rendererPeakMib: mib(rendererPeakBytes(process.pid)),
       modelInfo,
+      fourWorkers,
       notice: run.notice,
       pageErrors: errors,
       loadStart,
