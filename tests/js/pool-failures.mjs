@@ -103,6 +103,13 @@ try {
       paragraphs[41] += ` ${mark}`;
       docs.push({ id: "long", title: "long", text: paragraphs.join("\n\n") });
       docs.push({ id: "long-ok", title: "long ok", text: paragraphs.filter((_, i) => i !== 41).join("\n\n") });
+      // A replacement starts in the background: wait (up to 10 s) until the pool is whole again.
+      const whole = async () => {
+        for (let i = 0; i < 100 && pool.size < pool.plan.workers; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return pool.size;
+      };
       const failedEvents = [];
       const added = await search.add(docs, { onFailed: (f) => failedEvents.push(...f) });
       out.failed = added.failed;
@@ -112,7 +119,7 @@ try {
       out.keptEarlier = search.get("doc-5")?.text ?? null;
       out.longFailedNotIndexed = !search.has("long");
       out.replaced = pool.replaced;
-      out.sizeAfter = pool.size;
+      out.sizeAfter = await whole();
       out.top = search.search("railroads across the continent")[0]?.id ?? null;
       // Every document of a job trapping: all reported, none indexed, and the pool goes on.
       const bad = corpus(4, "bad").map((d) => ({ ...d, text: `${d.text} ${mark}` }));
@@ -120,6 +127,7 @@ try {
       out.allBad = { failed: all.failed.length, documents: all.documents };
       const after = await search.add(corpus(3, "after"));
       out.afterOk = after.documents === 3 && after.failed.length === 0;
+      await whole();
       out.memory = search.workerPlan.memory;
       search.close();
       return out;
