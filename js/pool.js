@@ -75,12 +75,13 @@ export class EncoderPool {
    * (bytes; see memory.js). `maxTokens` caps passages (tokens, specials included; default: min(the
    * model's maximum, 512)). `testHooks` ({trapOn}) are for the pool's own tests.
    */
-  static async create(encoder, { size = defaultWorkerCount(), maxTokens = null, workerUrl = null, fallback = true, memoryBudget = null, testHooks = null } = {}) {
+  static async create(encoder, { size = defaultWorkerCount(), maxTokens = null, workerUrl = null, fallback = true, memoryBudget: budgetOption = null, testHooks = null } = {}) {
+    memoryBudget(budgetOption); // a bad option is the caller's error, not a reason to fall back
     const pool = new EncoderPool();
     try {
-      await pool.#start(encoder, size, { maxTokens, workerUrl, memoryBudget, testHooks });
+      await pool.#start(encoder, size, { maxTokens, workerUrl, memoryBudget: budgetOption, testHooks });
     } catch (err) {
-      if (!fallback || size <= 0 || err instanceof RangeError) {
+      if (!fallback || size <= 0) {
         throw err;
       }
       // A browser without module workers, or a worker script a bundler or server did not deliver:

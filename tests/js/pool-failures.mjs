@@ -56,6 +56,11 @@ const corpus = (n, prefix) =>
   await initWasm();
   const encoder = await SparseEncoder.fromFiles(await loadFolder("models/splade-tiny"));
   const pool = await EncoderPool.create(encoder, { size: 0, testHooks: { trapOn: MARK } });
+  const badBudget = await EncoderPool.create(encoder, { size: 2, memoryBudget: 0 }).then(
+    () => null,
+    (err) => err,
+  );
+  t.check("a bad memoryBudget rejects the pool (no fallback)", badBudget instanceof RangeError, String(badBudget));
   t.check("inline: the plan says why there are no workers", pool.plan.workers === 0 && /calling thread/.test(pool.plan.reason), JSON.stringify(pool.plan));
   const search = new Search({ encoder, pool, Index: SparseIndex });
   await search.add([{ id: "doc-3", text: "an earlier version of doc 3 about the gold standard" }]);
