@@ -3,7 +3,8 @@
 # Usage: ./build.sh setup|build|demo|test  (also: wasm = wasm package + dist only, dist = re-assemble dist/,
 #        package = the npm package in pkg/ from js/ + dist (no compiling),
 #        peps = the static search demo's PEP bundle into dist/peps (demo does it too),
-#        bench [options] = side-by-side benchmark vs onnxruntime-web, see bench/bench.mjs and README)
+#        bench [options] = side-by-side benchmark vs onnxruntime-web, see bench/bench.mjs and README;
+#        bench --fullsize adds the doc-v3-gte-sized model in Chromium and the passage-budget table)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -318,6 +319,7 @@ cmd_test() {
   run_stage bundlers node tests/js/bundlers.mjs
   run_stage index node tests/js/index-binding.mjs
   run_stage indexing node tests/js/indexing.mjs
+  run_stage pool node tests/js/pool-failures.mjs
   run_stage text node tests/js/text-and-queries.mjs
   run_stage demo node tests/js/demo-e2e.mjs
   run_stage hostile node tests/js/hostile.mjs
@@ -362,14 +364,26 @@ bench_bert_onnx() {
 }
 
 cmd_bench() {
+  # --fullsize adds issue 13's measurements: the doc-v3-gte-sized model in Chromium and the demo
+  # indexing with it (bench/fullsize-browser.mjs), and the passage-budget table (bench/passage-budget.mjs).
+  local args=() fullsize=0 a
+  for a in "$@"; do
+    if [[ "$a" == --fullsize ]]; then fullsize=1; else args+=("$a"); fi
+  done
   cmd_setup
   build_native
   build_wasm
   if [[ " $* " == *" --bert-base "* ]]; then
     bench_bert_onnx
   fi
-  log "benchmark: node bench/bench.mjs $*"
-  node bench/bench.mjs "$@"
+  log "benchmark: node bench/bench.mjs ${args[*]}"
+  node bench/bench.mjs "${args[@]}"
+  if [[ $fullsize == 1 ]]; then
+    assemble_dist
+    log "full-size model: node bench/fullsize-browser.mjs --demo; node bench/passage-budget.mjs"
+    node bench/fullsize-browser.mjs --demo
+    node bench/passage-budget.mjs
+  fi
 }
 
 case "${1:-}" in

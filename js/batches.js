@@ -2,6 +2,7 @@
 // travel together; a long one is split first (in a worker) and sent a few passages at a time. Progress,
 // pause and cancel act between jobs, so within about one job's encoding time even for a 2 MB text.
 // A long document stopped half-way keeps its encoded passages (`partial`) for the next run.
+// A document the pool reports as failed (see pool.js) is passed to `onFailed` and the others go on.
 import { abortError } from "./util.js";
 
 const JOB_DOCS = 8;
@@ -66,8 +67,11 @@ class JobPlanner {
       const doc = this.#docs[this.#i++];
       let state = this.#partial.get(doc.key);
       if (state?.text !== doc.text) {
-        const out = await this.#pool.encode([{ key: doc.key, text: doc.text }], { mode: "split" });
-        state = { text: doc.text, ranges: out.results[0].passages, vectors: [] };
+        const [split] = (await this.#pool.encode([{ key: doc.key, text: doc.text }], { mode: "split" })).results;
+        if (split.error != null) {
+          return { mode: "failed", items: [doc], chars: doc.text.length, error: split.error };
+        }
+        state = { text: doc.text, ranges: split.passages, vectors: [] };
         this.#partial.set(doc.key, state);
       }
       this.#long = { key: doc.key, text: doc.text, state, pos: 0 };
@@ -77,6 +81,9 @@ class JobPlanner {
   /** The next few passages of the long document in progress that are not encoded yet. */
   #piece() {
     const { key, text, state } = this.#long;
+    if (state.failed != null) {
+      return null;
+    }
     const items = [];
     let chars = 0;
     while (this.#long.pos < state.ranges.length) {
@@ -93,18 +100,20 @@ class JobPlanner {
       chars += end - start;
       this.#long.pos++;
     }
-    return items.length > 0 ? { mode: "passages", items, chars } : null;
+    return items.length > 0 ? { mode: "passages", items, chars, state } : null;
   }
 }
 
 /**
  * Encodes `docs` (`[{key, text}]`) with `pool`, `lanes` jobs at a time. `onDone(key, passages)` gets
- * each document once all its passages are encoded; `onJob({chars, passages})` follows every job.
+ * each document once all its passages are encoded; `onFailed(key, reason)` each document that could
+ * not be encoded (a long one once, its encoded passages dropped); `onJob({chars, passages})` follows
+ * every job.
  * `partial` (a Map, kept by the caller) holds the passages of long documents stopped half-way.
  * Aborting `signal` drops the queued jobs and ends after the jobs in a worker; it rejects with an
  * AbortError.
  */
-export async function encodeInJobs(pool, docs, { lanes, signal = null, partial, onDone, onJob }) {
+export async function encodeInJobs(pool, docs, { lanes, signal = null, partial, onDone, onFailed, onJob }) {
   const planner = new JobPlanner(pool, docs, partial);
   const onAbort = () => pool.clearQueue(abortError("Indexing was stopped"));
   signal?.addEventListener("abort", onAbort);
@@ -118,27 +127,36 @@ export async function encodeInJobs(pool, docs, { lanes, signal = null, partial, 
         if (job == null || signal?.aborted) {
           return;
         }
-        out = await pool.encode(job.items, { mode: job.mode });
+        out = job.mode === "failed" ? { results: [{ key: job.items[0].key, error: job.error }], passages: 0 } : await pool.encode(job.items, { mode: job.mode });
       } catch (err) {
         failure ??= err;
         return;
       }
       try {
-        if (job.mode === "docs") {
+        if (job.mode !== "passages") {
           for (const r of out.results) {
-            await onDone(r.key, r.passages);
+            await (r.error == null ? onDone(r.key, r.passages) : onFailed(r.key, r.error));
           }
         } else {
           const [key] = job.items[0].key;
-          const state = partial.get(key);
-          for (const r of out.results) {
-            const n = r.key[1];
-            const [{ indices, values }] = r.passages;
-            state.vectors[n] = { start: state.ranges[n].start, end: state.ranges[n].end, indices, values };
-          }
-          if (state.ranges.every((_, n) => state.vectors[n])) {
+          const { state } = job;
+          const failed = out.results.find((r) => r.error != null);
+          if (failed && state.failed == null) {
+            // One passage lost is the document lost: a search over the rest would silently miss it.
+            state.failed = failed.error;
             partial.delete(key);
-            await onDone(key, state.vectors);
+            await onFailed(key, failed.error);
+          }
+          if (state.failed == null) {
+            for (const r of out.results) {
+              const n = r.key[1];
+              const [{ indices, values }] = r.passages;
+              state.vectors[n] = { start: state.ranges[n].start, end: state.ranges[n].end, indices, values };
+            }
+            if (state.ranges.every((_, n) => state.vectors[n])) {
+              partial.delete(key);
+              await onDone(key, state.vectors);
+            }
           }
         }
         onJob({ chars: job.chars, passages: out.passages });

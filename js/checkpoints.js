@@ -44,6 +44,15 @@ export class Checkpointer {
     this.#doneIds.push(...ids);
   }
 
+  /**
+   * Documents that could not be encoded (`[{id, title, reason}]`) leave the queue as indexed ones do,
+   * since encoding them again would fail again; reported as a "failed" event.
+   */
+  failed(docs) {
+    this.indexed(docs.map((d) => d.id));
+    this.#emit("failed", { documents: docs });
+  }
+
   /** Something other than indexing changed the search (a document removed). */
   changed() {
     this.#changed = true;

@@ -7,9 +7,13 @@ import { splitPassages, tokenBudget } from "./passages.js";
  * passages}`. `mode`: "docs" splits each text and encodes its passages; "passages" encodes each text
  * as one passage (already split: a long document is sent in pieces so that progress, pause and
  * cancel act between small jobs); "split" only splits (offsets, no vectors). All of a call's
- * passages go to one `encodeDocuments` call (batched by length).
+ * passages go to one `encodeDocuments` call (batched by length). `testHooks.trapOn`, for the pool's
+ * tests only: encoding a text containing that string traps (a real WebAssembly.RuntimeError).
  */
-export function encodeDocs(encoder, budget, docs, mode = "docs") {
+export function encodeDocs(encoder, budget, docs, mode = "docs", testHooks = null) {
+  if (testHooks?.trapOn && mode !== "split" && docs.some((doc) => doc.text.includes(testHooks.trapOn))) {
+    trap();
+  }
   const split = docs.map((doc) => (mode === "passages" ? [{ start: 0, end: doc.text.length }] : splitPassages(doc.text, budget)));
   if (mode === "split") {
     return { results: docs.map((doc, i) => ({ key: doc.key, passages: split[i] })), passages: 0 };
@@ -30,6 +34,20 @@ export function encodeDocs(encoder, budget, docs, mode = "docs") {
     }),
   }));
   return { results, passages: texts.length };
+}
+
+// A module of one function whose body is `unreachable`: calling it traps as a wasm panic or an
+// out-of-memory abort does (WebAssembly.RuntimeError), so the pool's recovery meets the real thing.
+const TRAP_MODULE = Uint8Array.of(
+  ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // magic, version 1
+  ...[0x01, 0x04, 0x01, 0x60, 0x00, 0x00], // types: () -> ()
+  ...[0x03, 0x02, 0x01, 0x00], // functions: one of type 0
+  ...[0x07, 0x08, 0x01, 0x04, 0x74, 0x72, 0x61, 0x70, 0x00, 0x00], // export "trap" = function 0
+  ...[0x0a, 0x05, 0x01, 0x03, 0x00, 0x00, 0x0b], // code: no locals, unreachable, end
+);
+
+function trap() {
+  new WebAssembly.Instance(new WebAssembly.Module(TRAP_MODULE)).exports.trap();
 }
 
 export { tokenBudget };

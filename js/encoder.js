@@ -20,6 +20,14 @@ async function buildFromSource(source) {
     if (typeof Raw.fromPack !== "function") {
       throw new Error("this build of splade-wasm cannot read model packs (no SparseEncoder.fromPack); load a model folder");
     }
+    // Described once, before the build (which reuses the space): each description copies the whole
+    // pack into wasm memory, and later, with that space taken by small allocations, the page's
+    // instance would grow by the pack's size for good (141 MiB for a doc-v3-gte-sized q8_0 pack).
+    try {
+      source.packInfo ??= Raw.packInfo?.(source.bytes) ?? null;
+    } catch {
+      // not a sound pack: fromPack says what is wrong
+    }
     return Raw.fromPack(source.bytes);
   }
   return new Raw(source.files);
@@ -122,7 +130,7 @@ export class SparseEncoder {
 
   /** For a model from a pack, what the pack says about itself (see `SparseEncoder.packInfo`); else null. */
   async packInfo() {
-    return this.#source.kind === "pack" ? SparseEncoder.packInfo(this.#source.bytes) : null;
+    return this.#source.kind === "pack" ? (this.#source.packInfo ?? SparseEncoder.packInfo(this.#source.bytes)) : null;
   }
 
   /** SHA-256 (hex) over the model's bytes: identifies the model an index was built with. */

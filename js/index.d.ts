@@ -185,24 +185,76 @@ export const MAX_WORKERS: number;
 /** One worker per logical core, at most MAX_WORKERS; 0 where there are no Web Workers (Node). */
 export function defaultWorkerCount(): number;
 
+/** The budget for wasm memory across the page's instance and its workers when nothing else says: 1 GiB. */
+export const DEFAULT_MEMORY_BUDGET: number;
+
+/**
+ * How many workers a pool started, and why. Each worker holds the whole model in its own wasm
+ * instance; the first one measures what that takes (`instanceBytes`, after building the model), and
+ * as many start as fit the budget next to the page's own instance (`mainBytes`), at least one.
+ */
+export interface WorkerPlan {
+  workers: number;
+  requested: number;
+  /** Wasm memory one worker's instance took after building the model. */
+  instanceBytes: number;
+  /** Wasm memory of the calling thread's instance (the page's encoder). */
+  mainBytes: number;
+  budgetBytes: number;
+  /** Where the budget came from: the `memoryBudget` option, a quarter of `navigator.deviceMemory` (at most 1 GiB), or the default 1 GiB. */
+  budgetSource: "memoryBudget" | "deviceMemory" | "default";
+  /** mainBytes + workers × instanceBytes. */
+  totalBytes: number;
+  /** The choice in a sentence, e.g. "2 of 4 workers asked for: the model takes 305 MiB of wasm memory per worker and 305 MiB on the page, and the default budget of 1024 MiB holds no more". */
+  reason: string;
+}
+
+/** Wasm memory now, which is also the peak (a wasm instance's memory only grows). */
+export interface WorkerMemory {
+  workers: number[];
+  mainBytes: number;
+  totalBytes: number;
+}
+
+/** A document is either encoded (`passages`) or failed (`error`: why). */
 export interface EncodedDocument {
   key: unknown;
-  passages: Array<Passage & SparseVector>;
+  passages?: Array<Passage & SparseVector>;
+  error?: string;
 }
 
 /** Module Web Workers, each with its own wasm instance; with size 0 the work runs on the calling thread. */
 export class EncoderPool {
   private constructor();
-  /** With `fallback` (default), a pool whose workers cannot start encodes on the calling thread instead. */
+  /**
+   * Starts up to `size` workers, as many as fit `memoryBudget` (bytes; Infinity: no cap; see WorkerPlan).
+   * With `fallback` (default), a pool whose workers cannot start encodes on the calling thread instead.
+   * `testHooks.trapOn`: for tests only, a document containing that text traps its worker's wasm.
+   */
   static create(
     encoder: SparseEncoder,
-    options?: { size?: number; maxTokens?: number | null; workerUrl?: string | URL | null; fallback?: boolean },
+    options?: {
+      size?: number;
+      maxTokens?: number | null;
+      workerUrl?: string | URL | null;
+      fallback?: boolean;
+      memoryBudget?: number | null;
+      testHooks?: { trapOn?: string } | null;
+    },
   ): Promise<EncoderPool>;
   readonly size: number;
   /** Why the pool runs on the calling thread although workers were asked for (null if it does not). */
   readonly fallbackReason: string | null;
+  readonly plan: WorkerPlan;
+  readonly memory: WorkerMemory;
+  /** Workers replaced after their wasm instance trapped or the worker died. */
+  readonly replaced: number;
   readonly concurrency: number;
-  /** Splits and encodes documents; "passages" encodes each text as one passage, "split" only splits. */
+  /**
+   * Splits and encodes documents; "passages" encodes each text as one passage, "split" only splits.
+   * A job that fails (a worker traps: it is replaced) is retried in halves, a lone document once more;
+   * a document that still fails comes back with `error`.
+   */
   encode(
     docs: Array<{ key: unknown; text: string }>,
     options?: { mode?: "docs" | "passages" | "split" },
@@ -247,6 +299,15 @@ export interface AddOptions {
   onIndexed?: ((docs: StoredDocument[]) => void | Promise<void>) | null;
   /** Documents already indexed with the same id and text: not encoded again. */
   onUnchanged?: ((docs: DocumentInput[]) => void) | null;
+  /** Documents that could not be encoded even alone (a worker trapped on them); others go on. */
+  onFailed?: ((docs: FailedDocument[]) => void | Promise<void>) | null;
+}
+
+/** A document that could not be encoded; an earlier version with its id stays indexed. */
+export interface FailedDocument {
+  id: string;
+  title: string | null;
+  reason: string;
 }
 
 export interface SearchResult {
@@ -299,6 +360,8 @@ export class Search {
   readonly workers: number;
   /** Why encoding runs on the calling thread although workers were asked for, or null. */
   readonly workerFallback: string | null;
+  /** How many workers and why, with the wasm memory now. */
+  readonly workerPlan: WorkerPlan & { memory: WorkerMemory };
   /** Documents. */
   readonly size: number;
   readonly passageCount: number;
@@ -310,7 +373,7 @@ export class Search {
   add(
     docs: Iterable<DocumentInput>,
     options?: AddOptions & { reencode?: boolean },
-  ): Promise<{ documents: number; passages: number; unchanged: number; seconds: number }>;
+  ): Promise<{ documents: number; passages: number; unchanged: number; failed: FailedDocument[]; seconds: number }>;
   remove(id: string): boolean;
   clear(): void;
   queryTerms(query: string): Array<{ tokenId: number; token: string; weight: number }>;
@@ -337,8 +400,10 @@ export class Search {
 export interface CreateSearchOptions extends Omit<LoadOptions, "reload"> {
   /** A model URL (pack, or folder ending in "/") or a loaded encoder. */
   model: string | URL | SparseEncoder;
-  /** Encoder workers (default defaultWorkerCount(); 0 = on the calling thread). */
+  /** Encoder workers at most (default defaultWorkerCount(); 0 = on the calling thread); fewer start where memoryBudget holds fewer. */
   workers?: number;
+  /** Wasm memory for the page's instance and all workers, in bytes (default: see WorkerPlan.budgetSource; Infinity: no cap). */
+  memoryBudget?: number | null;
   /** Where the package's worker.js is served, if a bundler moved it (Vite and webpack 5 need none). */
   workerUrl?: string | URL | null;
   /** Encode on the calling thread when workers cannot start (default true; see Search.workerFallback). */
@@ -387,6 +452,8 @@ export interface IndexingEventMap {
   saved: { documents: number; bytes: number; ms: number };
   /** The queue is indexed; the totals count every run since it was last empty (pauses and resumes included). */
   done: { documents: number; passages: number; seconds: number };
+  /** Documents that could not be encoded (a worker trapped on them even alone); they leave the queue. */
+  failed: { documents: FailedDocument[] };
   /** `cancel()` stopped a run; `dropped` documents were not indexed. */
   cancelled: { dropped: number };
   /** The queue could not be saved, the index could not be saved (see saveError), or indexing failed (and paused). */

@@ -260,6 +260,7 @@ export class ResumableIndexer extends EventTarget {
           this.#emit("progress", this.progress);
         },
         onUnchanged: (same) => this.#checkpoints.indexed(same.map((d) => d.id)),
+        onFailed: (failed) => this.#checkpoints.failed(failed),
         onIndexed: (batch) => {
           this.#checkpoints.indexed(batch.map((d) => d.id));
           this.#emit("indexed", { documents: batch });

@@ -3,7 +3,7 @@
 // Nothing is written to the cache until the caller has built an encoder from the bytes, so an
 // aborted, truncated or corrupt download is never cached (see `commit` below).
 
-import { abortError, concat, isNode, mapLimit, readNodeFile, sha256Hex } from "./util.js";
+import { abortError, byteCollector, isNode, mapLimit, readNodeFile, sha256Hex } from "./util.js";
 
 export const DEFAULT_CACHE_NAME = "splade-models-v1";
 
@@ -131,7 +131,7 @@ async function download(url, { signal, onBytes, onHeaders, optional = false }) {
   const total = !encoded && lengthHeader != null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
   onBytes?.(0, total);
 
-  const chunks = [];
+  const collected = byteCollector(total);
   let loaded = 0;
   if (response.body) {
     const reader = response.body.getReader();
@@ -141,7 +141,7 @@ async function download(url, { signal, onBytes, onHeaders, optional = false }) {
         if (done) {
           break;
         }
-        chunks.push(value);
+        collected.push(value);
         loaded += value.length;
         onBytes?.(value.length, total);
       }
@@ -153,7 +153,7 @@ async function download(url, { signal, onBytes, onHeaders, optional = false }) {
     }
   } else {
     const buf = new Uint8Array(await response.arrayBuffer());
-    chunks.push(buf);
+    collected.push(buf);
     loaded = buf.length;
     onBytes?.(loaded, total);
   }
@@ -161,7 +161,7 @@ async function download(url, { signal, onBytes, onHeaders, optional = false }) {
   if (total != null && loaded !== total) {
     throw new Error(`the download of ${url} is truncated: got ${loaded} of ${total} bytes`);
   }
-  const bytes = chunks.length === 1 ? chunks[0] : concat(chunks);
+  const bytes = collected.bytes();
   if (looksLikeHtml(bytes)) {
     throw htmlError(url);
   }

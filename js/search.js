@@ -67,6 +67,11 @@ export class Search {
     return this.#pool.fallbackReason;
   }
 
+  /** How many workers and why (`EncoderPool.plan`; show its `reason`), with the pool's wasm `memory` now. */
+  get workerPlan() {
+    return { ...this.#pool.plan, memory: this.#pool.memory };
+  }
+
   /** Number of documents. */
   get size() {
     return this.#docs.size;
@@ -121,11 +126,14 @@ export class Search {
    * encodes them in the worker pool, a few passages per job. A document already here with the same id
    * and text is not encoded again (`unchanged`). `onProgress({done, total, passages, chars, totalChars,
    * seconds, docsPerSecond, etaSeconds})` follows every job; `onIndexed(docs)` gets documents once
-   * searchable; `onUnchanged(docs)` the documents skipped as unchanged (`reencode` encodes them too). Aborting `signal` stops after the jobs in a worker; it rejects with an AbortError whose
-   * `remaining` lists the documents not indexed (a long one keeps its encoded passages for next time).
-   * Resolves to `{documents, passages, unchanged, seconds}`.
+   * searchable; `onUnchanged(docs)` the documents skipped as unchanged (`reencode` encodes them too);
+   * `onFailed([{id, title, reason}])` each document that could not be encoded (a worker trapped on it
+   * even alone; an earlier version with its id stays in the index). Aborting `signal` stops after the
+   * jobs in a worker; it rejects with an AbortError whose `remaining` lists the documents not indexed
+   * (a long one keeps its encoded passages for next time).
+   * Resolves to `{documents, passages, unchanged, failed: [{id, title, reason}], seconds}`.
    */
-  async add(docs, { signal = null, onProgress = null, onIndexed = null, onUnchanged = null, reencode = false } = {}) {
+  async add(docs, { signal = null, onProgress = null, onIndexed = null, onUnchanged = null, onFailed = null, reencode = false } = {}) {
     const list = [];
     let unchanged = 0;
     // The same id twice: the last one counts, as if added one after the other.
@@ -146,6 +154,7 @@ export class Search {
     const total = list.length;
     const totalChars = list.reduce((n, d) => n + d.text.length, 0);
     let done = 0;
+    const failed = [];
     let passages = 0;
     let chars = 0;
     const finished = new Set();
@@ -187,6 +196,12 @@ export class Search {
             done += 1;
             await onIndexed?.([this.#docs.get(id)]);
           },
+          onFailed: async (id, reason) => {
+            failed.push({ id, title: byId.get(id).title ?? null, reason });
+            finished.add(id);
+            done += 1;
+            await onFailed?.([failed.at(-1)]);
+          },
           onJob: (job) => {
             chars += job.chars;
             passages += job.passages;
@@ -201,7 +216,7 @@ export class Search {
       }
       throw err;
     }
-    return { documents: done, passages, unchanged, seconds: (performance.now() - started) / 1000 };
+    return { documents: done - failed.length, passages, unchanged, failed, seconds: (performance.now() - started) / 1000 };
   }
 
   /** Removes a document; returns whether it was there. */
@@ -405,12 +420,12 @@ export class Search {
 
 /**
  * A ready search: loads the model (`model`: a URL of a pack or a folder ending in "/", or a
- * SparseEncoder), starts `workers` encoder workers (default: one per core, at most 4; 0 encodes on
- * the calling thread, as in Node), and returns a `Search`. `workerUrl` is where the package's
- * worker.js is served when a bundler moved it (bundlers that understand `new Worker(new URL(...,
- * import.meta.url))`, such as Vite and webpack 5, need none). Workers that cannot start fall back to
- * the calling thread with a console error and `search.workerFallback` set, or reject with
- * `fallback: false`.
+ * SparseEncoder), starts up to `workers` encoder workers (default: one per core, at most 4; 0 encodes
+ * on the calling thread, as in Node), as many as fit `memoryBudget` (bytes; see `Search.workerPlan`),
+ * and returns a `Search`. `workerUrl` is where the package's worker.js is served when a bundler moved
+ * it (bundlers that understand `new Worker(new URL(..., import.meta.url))`, such as Vite and webpack 5,
+ * need none). Workers that cannot start fall back to the calling thread with a console error and
+ * `search.workerFallback` set, or reject with `fallback: false`.
  */
 export async function createSearch({
   model,
@@ -418,6 +433,7 @@ export async function createSearch({
   workerUrl = null,
   fallback = true,
   maxPassageTokens = null,
+  memoryBudget = null,
   onProgress = null,
   signal = null,
   cacheName,
@@ -429,6 +445,6 @@ export async function createSearch({
   const encoder = ownsEncoder
     ? await SparseEncoder.load(model, { onProgress, signal, ...(cacheName !== undefined ? { cacheName } : {}) })
     : model;
-  const [Index, pool] = await Promise.all([sparseIndexClass(), EncoderPool.create(encoder, { size: workers, maxTokens: maxPassageTokens, workerUrl, fallback })]);
+  const [Index, pool] = await Promise.all([sparseIndexClass(), EncoderPool.create(encoder, { size: workers, maxTokens: maxPassageTokens, workerUrl, fallback, memoryBudget })]);
   return new Search({ encoder, pool, Index, ownsEncoder });
 }

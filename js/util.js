@@ -14,6 +14,33 @@ export function concat(parts) {
   return out;
 }
 
+// A length above what a wasm instance can address is not allocated up front: it cannot be a model.
+const MAX_PREALLOCATED_BYTES = 2 ** 32;
+
+/**
+ * Collects a download's chunks: straight into one buffer when `length` is known, so that a model is
+ * not held twice while it downloads (a 550 MB f32 pack would peak at 1.1 GB); else joined at the end.
+ */
+export function byteCollector(length) {
+  const into = length != null && length <= MAX_PREALLOCATED_BYTES ? new Uint8Array(length) : null;
+  const chunks = [];
+  let at = 0;
+  return {
+    push(chunk) {
+      if (into && chunks.length === 0 && at + chunk.length <= length) {
+        into.set(chunk, at);
+        at += chunk.length;
+      } else {
+        chunks.push(chunk); // more than announced: the caller's length check refuses it
+      }
+    },
+    bytes() {
+      const parts = into ? [into.subarray(0, at), ...chunks] : chunks;
+      return parts.length === 1 ? parts[0] : concat(parts);
+    },
+  };
+}
+
 export async function sha256Hex(bytes) {
   const digest = await crypto.subtle.digest("SHA-256", bytes);
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");

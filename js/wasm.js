@@ -9,6 +9,7 @@ const WASM_URL = new URL("./splade_wasm_bg.wasm", import.meta.url);
 
 let modulePromise = null;
 let ready = null;
+let exports = null;
 
 async function compile(source) {
   if (source instanceof WebAssembly.Module) {
@@ -52,13 +53,18 @@ export function wasmModule(source) {
 export function initWasm(source) {
   ready ??= (async () => {
     const module = await wasmModule(source);
-    await initBindings({ module_or_path: module });
+    exports = await initBindings({ module_or_path: module });
     return bindings;
   })().catch((err) => {
     ready = null;
     throw err;
   });
   return ready;
+}
+
+/** This realm's wasm memory in bytes (it only grows: the high-water mark), or 0 before `initWasm`. */
+export function wasmMemoryBytes() {
+  return exports?.memory?.buffer.byteLength ?? 0;
 }
 
 export { bindings };

@@ -13,7 +13,7 @@ import { mountResults } from "./views/results.js";
 import { mountSources } from "./views/sources.js";
 
 // The default model as one q8_0 pack (built by build.sh). `?model=URL` (same origin: a pack, or a
-// folder ending in "/") loads another; `?workers=N` sets the number of encoder workers.
+// folder ending in "/") loads another; `?workers=N` sets the most encoder workers.
 const DEFAULT_MODEL = "models/splade-tiny-q8_0.gguf";
 const SAMPLE_URL = "sample/sotu-sample.jsonl";
 const SAMPLE_NAME = "sotu-sample.jsonl";
@@ -31,9 +31,11 @@ const MODEL_URL = (() => {
   return url && url.origin === location.origin ? url.href : new URL(DEFAULT_MODEL, location.href).href;
 })();
 const WORKERS = params.has("workers") ? Math.max(0, Number(params.get("workers")) | 0) : defaultWorkerCount();
+// `?memory-budget=MiB`: wasm memory for the page and its workers (default: see the library's WorkerPlan).
+const MEMORY_BUDGET = Number(params.get("memory-budget")) > 0 ? Number(params.get("memory-budget")) * 2 ** 20 : null;
 
 /** Test and debugging hooks: counters only, nothing that changes behaviour. */
-const stats = { encodedPassages: 0, restoredDocuments: 0, checkpoints: 0 };
+const stats = { encodedPassages: 0, restoredDocuments: 0, checkpoints: 0, failedDocuments: 0 };
 window.spladeDemo = { stats, ready: false };
 
 /** What the views share: the search and its indexer, once the model is ready. */
@@ -69,7 +71,13 @@ function followIndexer(indexer) {
     stats.checkpoints += 1;
   });
   indexer.addEventListener("done", ({ detail }) => {
-    window.spladeDemo.lastRun = { ...detail, workers: app.search.workers };
+    window.spladeDemo.lastRun = { ...detail, workers: app.search.workers, workerPlan: app.search.workerPlan };
+  });
+  indexer.addEventListener("failed", ({ detail }) => {
+    stats.failedDocuments += detail.documents.length;
+    const [first] = detail.documents;
+    // Text only: titles and ids come from the user's documents.
+    notice.show(`Not indexed (${plural(stats.failedDocuments, "document")} so far): “${first.title ?? first.id}”: ${first.reason}.`);
   });
   indexer.addEventListener("cancelled", ({ detail }) => {
     if (detail.dropped > 0) {
@@ -148,7 +156,7 @@ setControlsEnabled(false);
 const offline = registerServiceWorker();
 try {
   const [search, { store, error: storeError }] = await Promise.all([
-    model.load({ workers: WORKERS, onFromCache: (fromCache) => (window.spladeDemo.modelFromCache = fromCache) }),
+    model.load({ workers: WORKERS, memoryBudget: MEMORY_BUDGET, onFromCache: (fromCache) => (window.spladeDemo.modelFromCache = fromCache) }),
     openStore(),
   ]);
   if (storeError) {

@@ -52,7 +52,7 @@ export function mountModel({ modelUrl, app }) {
   }
 
   /** Loads the model and starts the search's workers; resolves to the Search. */
-  async function load({ workers, onFromCache }) {
+  async function load({ workers, memoryBudget, onFromCache }) {
     setState("loading", "Loading the model…");
     downloadBytes().then((bytes) => {
       const text = $("placeholder-text");
@@ -74,7 +74,7 @@ export function mountModel({ modelUrl, app }) {
       },
     });
     setState("loading", workers > 0 ? `Starting ${plural(workers, "encoder worker")}…` : "Starting the encoder…");
-    const search = await createSearch({ model: encoder, workers });
+    const search = await createSearch({ model: encoder, workers, memoryBudget });
     const info = encoder.info();
     const pack = await encoder.packInfo();
     const ms = Math.round(performance.now() - started);
@@ -83,7 +83,9 @@ export function mountModel({ modelUrl, app }) {
       `Loaded: ${pack ? `the ${pack.dtype} pack of ${pack.source} (${megabytes(pack.fileBytes)}), ` : "a model folder, "}` +
       `${info.architecture}, ${info.layers} layers, hidden size ${info.hiddenSize}, ${info.vocabSize.toLocaleString("en-US")}-token vocabulary; ` +
       `passages up to ${info.maxDocumentTokens} tokens; ` +
-      (search.workers > 0 ? `${plural(search.workers, "encoder worker")}.` : "encoding on the page.");
+      (search.workers > 0 ? `${plural(search.workers, "encoder worker")}` : "encoding on the page") +
+      // How many workers and why: each holds the whole model, so a large one gets fewer.
+      ` (${search.workerPlan.reason}).`;
     return search;
   }
 

@@ -1,5 +1,6 @@
 // Type-checked (tsc --strict, in tests/js/npm-package.mjs) against pkg/index.d.ts: the API as an app uses it.
 import {
+  DEFAULT_MEMORY_BUDGET,
   EncoderPool,
   IndexStore,
   IndexingEvent,
@@ -16,10 +17,12 @@ import {
   initWasm,
   splitPassages,
   tokenBudget,
+  type FailedDocument,
   type IndexingProgress,
   type IndexingStorage,
   type LoadProgress,
   type SearchResult,
+  type WorkerPlan,
 } from "splade-wasm";
 
 export async function demo(files: FileList, drop: DataTransfer, signal: AbortSignal): Promise<void> {
@@ -48,16 +51,20 @@ export async function demo(files: FileList, drop: DataTransfer, signal: AbortSig
 
   const pool = await EncoderPool.create(encoder, { size: 2 });
   const encoded = await pool.encode([{ key: 1, text: "hello" }]);
-  console.log(encoded.passages, pool.fallbackReason);
+  console.log(encoded.passages, pool.fallbackReason, encoded.results[0]?.error ?? encoded.results[0]?.passages?.length);
+  const plan: WorkerPlan = pool.plan;
+  console.log(plan.reason, plan.budgetSource, pool.memory.workers.length, pool.replaced, DEFAULT_MEMORY_BUDGET);
   pool.terminate();
 
-  const search: Search = await createSearch({ model: encoder, workers: 2, maxPassageTokens: 256 });
+  const search: Search = await createSearch({ model: encoder, workers: 2, maxPassageTokens: 256, memoryBudget: 512 * 2 ** 20 });
+  console.log(search.workerPlan.reason, search.workerPlan.memory.totalBytes);
   const { documents } = await documentsFromFiles(files);
   const dropped = await filesFromDataTransfer(drop);
   await search.add([...documents, ...documentsFromText("notes.md", "# Notes\n\ntext")], {
     signal,
     onProgress: (p: IndexingProgress) => console.log(p.done, p.total, p.docsPerSecond, p.etaSeconds),
     onIndexed: (docs) => console.log(docs.map((d) => d.passages.length)),
+    onFailed: (failed: FailedDocument[]) => console.warn(failed.map((f) => `${f.id}: ${f.reason}`)),
   });
   const results: SearchResult[] = search.search("red planet", { k: 5 });
   for (const r of results) {
@@ -86,6 +93,7 @@ export async function demo(files: FileList, drop: DataTransfer, signal: AbortSig
   indexer.addEventListener("indexed", (e) => console.log(e.detail.documents.map((d) => d.passages.length)));
   indexer.addEventListener("saved", (e) => console.log(e.detail.documents, e.detail.bytes, e.detail.ms));
   indexer.addEventListener("done", (e) => console.log(e.detail.documents, e.detail.passages, e.detail.seconds));
+  indexer.addEventListener("failed", (e) => console.warn(e.detail.documents.map((d) => d.reason)));
   indexer.addEventListener("cancelled", (e: IndexingEvent<"cancelled">) => console.log(e.detail.dropped));
   indexer.addEventListener("error", ({ detail }) => console.warn(detail.during, detail.error, indexer.saveError));
   const { documents: restored, reindexing, error } = await indexer.restore();
