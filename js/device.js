@@ -2,7 +2,7 @@
 // calling thread) chosen by measuring both on this device. A failing GPU (lost device, driver
 // reset) hands the batch in flight to the wasm pool and stays off: nothing is lost or indexed twice,
 // because a batch's results reach the index only once its encode call resolves.
-import { splitPassages, tokenBudget } from "./passages.js";
+import { planPassages, tokenBudget, withVectors } from "./encode-docs.js";
 import { initWasm } from "./wasm.js";
 
 export const DEVICES = ["auto", "webgpu", "wasm"];
@@ -32,27 +32,6 @@ async function openGpuEncoder(encoder) {
   return source.kind === "pack"
     ? bindings.WebGpuEncoder.fromPack(source.bytes)
     : bindings.WebGpuEncoder.fromFiles(source.files);
-}
-
-/** Splits `docs` into passages and encodes them with `encodeTexts` (async), as a worker does. */
-async function encodeDocsWith(encodeTexts, budget, docs) {
-  const split = docs.map((doc) => splitPassages(doc.text, budget));
-  const texts = [];
-  split.forEach((passages, i) => {
-    for (const p of passages) {
-      texts.push(docs[i].text.slice(p.start, p.end));
-    }
-  });
-  const vectors = texts.length > 0 ? await encodeTexts(texts) : [];
-  let k = 0;
-  const results = docs.map((doc, i) => ({
-    key: doc.key,
-    passages: split[i].map((p) => {
-      const v = vectors[k++];
-      return { start: p.start, end: p.end, indices: v.indices, values: v.values };
-    }),
-  }));
-  return { results, passages: texts.length };
 }
 
 /** Max abs difference of two lists of sparse vectors, or Infinity when their non-zero sets above the tolerance differ. */
@@ -113,20 +92,26 @@ export class DevicePool {
     return this.#gpu != null ? 1 : this.#wasm.concurrency;
   }
 
-  async encode(docs) {
+  get fallbackReason() {
+    return this.#wasm.fallbackReason;
+  }
+
+  /** As `EncoderPool.encode`; "split" jobs (no vectors) always go to the wasm pool. */
+  async encode(docs, { mode = "docs" } = {}) {
     const gpu = this.#gpu;
-    if (gpu != null) {
+    if (gpu != null && mode !== "split") {
       const started = performance.now();
       try {
-        const out = await encodeDocsWith((texts) => gpu.encodeDocuments(texts), this.#budget, docs);
-        return { ...out, ms: performance.now() - started };
+        const plan = planPassages(this.#budget, docs, mode);
+        const vectors = plan.texts.length > 0 ? await gpu.encodeDocuments(plan.texts) : [];
+        return { ...withVectors(docs, plan, vectors), ms: performance.now() - started };
       } catch (err) {
         // Lost device, out of memory, or anything else the GPU path cannot do: this batch and the
-        // rest go to wasm.
+        // rest go to wasm. Nothing of this batch reached the caller, so nothing is indexed twice.
         this.#dropGpu(`WebGPU failed mid-run (${err?.message ?? err}); continuing on wasm`);
       }
     }
-    return this.#wasm.encode(docs);
+    return this.#wasm.encode(docs, { mode });
   }
 
   #dropGpu(reason) {
@@ -153,8 +138,24 @@ export class DevicePool {
 
 async function timed(fn) {
   const started = performance.now();
-  const out = await fn();
-  return { out, ms: performance.now() - started };
+  await fn();
+  return performance.now() - started;
+}
+
+/**
+ * Milliseconds for the same work on both paths, each timed on its second run (the first compiles
+ * kernels, allocates buffers and builds lazy tables): the warm-up texts once per wasm worker, all
+ * workers at once, against the GPU encoding all those texts in one call.
+ */
+async function raceWarmup(gpu, wasmPool) {
+  const lanes = Math.max(1, wasmPool.size);
+  const jobs = Array.from({ length: lanes }, (_, lane) => WARMUP_TEXTS.map((text, i) => ({ key: `${lane}:${i}`, text })));
+  const texts = jobs.flat().map((doc) => doc.text);
+  const onWasm = () => Promise.all(jobs.map((docs) => wasmPool.encode(docs)));
+  const onGpu = () => gpu.encodeDocuments(texts);
+  await onWasm();
+  await onGpu();
+  return { wasmMs: await timed(onWasm), gpuMs: await timed(onGpu) };
 }
 
 /**
@@ -183,9 +184,7 @@ export async function openDevicePool(encoder, wasmPool, { device = "auto", maxTo
   }
   const adapter = gpu.adapter();
   try {
-    const warmup = WARMUP_TEXTS.map((text, i) => ({ key: i, text }));
     const texts = WARMUP_TEXTS;
-    // First runs compile kernels and allocate buffers: time the second of each.
     const reference = encoder.encodeDocuments(texts);
     const first = await gpu.encodeDocuments(texts);
     const difference = vectorDifference(first, reference);
@@ -198,8 +197,7 @@ export async function openDevicePool(encoder, wasmPool, { device = "auto", maxTo
     let gpuMs = null;
     let wasmMs = null;
     if (choice == null) {
-      gpuMs = (await timed(() => gpu.encodeDocuments(texts))).ms;
-      wasmMs = (await timed(() => wasmPool.encode(warmup))).ms;
+      ({ gpuMs, wasmMs } = await raceWarmup(gpu, wasmPool));
       choice = gpuMs < wasmMs ? "webgpu" : "wasm";
       reason = `warm-up batch: WebGPU ${gpuMs.toFixed(1)} ms, wasm ${wasmMs.toFixed(1)} ms`;
       remember(key, choice);

@@ -1,26 +1,24 @@
 // Split documents into passages and encode them: the unit of work of a worker (or of the calling
-// thread when there are no workers).
+// thread when there are no workers, or of the WebGPU encoder in device.js).
 import { splitPassages, tokenBudget } from "./passages.js";
 
 /**
- * `docs`: `[{key, text}]`. Returns `{results: [{key, passages: [{start, end, indices?, values?}]}],
- * passages}`. `mode`: "docs" splits each text and encodes its passages; "passages" encodes each text
- * as one passage (already split: a long document is sent in pieces so that progress, pause and
- * cancel act between small jobs); "split" only splits (offsets, no vectors). All of a call's
- * passages go to one `encodeDocuments` call (batched by length).
+ * The passages of `docs` (`[{key, text}]`) for `mode` (see encodeDocs): `{split, texts}`, where
+ * `split[i]` are document i's `{start, end}` ranges and `texts` all passages' texts in order.
  */
-export function encodeDocs(encoder, budget, docs, mode = "docs") {
+export function planPassages(budget, docs, mode = "docs") {
   const split = docs.map((doc) => (mode === "passages" ? [{ start: 0, end: doc.text.length }] : splitPassages(doc.text, budget)));
-  if (mode === "split") {
-    return { results: docs.map((doc, i) => ({ key: doc.key, passages: split[i] })), passages: 0 };
-  }
   const texts = [];
   split.forEach((passages, i) => {
     for (const p of passages) {
       texts.push(docs[i].text.slice(p.start, p.end));
     }
   });
-  const vectors = texts.length > 0 ? encoder.encodeDocuments(texts) : [];
+  return { split, texts };
+}
+
+/** encodeDocs' result from a plan and the vectors of its `texts`, in order. */
+export function withVectors(docs, { split, texts }, vectors) {
   let k = 0;
   const results = docs.map((doc, i) => ({
     key: doc.key,
@@ -30,6 +28,21 @@ export function encodeDocs(encoder, budget, docs, mode = "docs") {
     }),
   }));
   return { results, passages: texts.length };
+}
+
+/**
+ * `docs`: `[{key, text}]`. Returns `{results: [{key, passages: [{start, end, indices?, values?}]}],
+ * passages}`. `mode`: "docs" splits each text and encodes its passages; "passages" encodes each text
+ * as one passage (already split: a long document is sent in pieces so that progress, pause and
+ * cancel act between small jobs); "split" only splits (offsets, no vectors). All of a call's
+ * passages go to one `encodeDocuments` call (batched by length).
+ */
+export function encodeDocs(encoder, budget, docs, mode = "docs") {
+  const plan = planPassages(budget, docs, mode);
+  if (mode === "split") {
+    return { results: docs.map((doc, i) => ({ key: doc.key, passages: plan.split[i] })), passages: 0 };
+  }
+  return withVectors(docs, plan, plan.texts.length > 0 ? encoder.encodeDocuments(plan.texts) : []);
 }
 
 export { tokenBudget };

@@ -4,6 +4,7 @@ export { SparseEncoder } from "./encoder.js";
 // The wasm class itself: construct it after `await initWasm()` (createSearch and SparseEncoder.load do that).
 export { SparseIndex } from "./splade_wasm.js";
 export { EncoderPool, defaultWorkerCount, MAX_WORKERS } from "./pool.js";
+export { AGREEMENT_TOLERANCE, DEVICES, DevicePool, openDevicePool } from "./device.js";
 export { DEFAULT_PASSAGE_TOKENS, splitPassages, tokenBudget } from "./passages.js";
 export { Search, createSearch } from "./search.js";
 export { SearchFileError } from "./search-file.js";

@@ -1,5 +1,6 @@
 // Search over documents: passages encoded by a worker pool into a SparseIndex, and queries answered
 // by document with explanations. Highlighting lives in highlight.js, the save file in search-file.js.
+import { openDevicePool } from "./device.js";
 import { SparseEncoder } from "./encoder.js";
 import { Highlighter } from "./highlight.js";
 import { encodeInJobs } from "./batches.js";
@@ -51,6 +52,11 @@ export class Search {
 
   get encoder() {
     return this.#encoder;
+  }
+
+  /** Where documents are encoded: `{backend: "webgpu"|"wasm", adapter, reason}` (see `device` in createSearch). */
+  get device() {
+    return this.#pool.device ?? { backend: "wasm", adapter: null, reason: "a plain encoder pool" };
   }
 
   /** Number of workers encoding documents (0: on the calling thread). */
@@ -410,7 +416,8 @@ export class Search {
  * worker.js is served when a bundler moved it (bundlers that understand `new Worker(new URL(...,
  * import.meta.url))`, such as Vite and webpack 5, need none). Workers that cannot start fall back to
  * the calling thread with a console error and `search.workerFallback` set, or reject with
- * `fallback: false`.
+ * `fallback: false`. `device`: "wasm" (default), "webgpu" (throws without a usable adapter) or "auto"
+ * (WebGPU if it agrees with wasm and is faster on this device; see device.js).
  */
 export async function createSearch({
   model,
@@ -421,6 +428,7 @@ export async function createSearch({
   onProgress = null,
   signal = null,
   cacheName,
+  device = "wasm",
 } = {}) {
   if (model == null) {
     throw new TypeError("createSearch needs a model: a URL or a SparseEncoder");
@@ -429,6 +437,13 @@ export async function createSearch({
   const encoder = ownsEncoder
     ? await SparseEncoder.load(model, { onProgress, signal, ...(cacheName !== undefined ? { cacheName } : {}) })
     : model;
-  const [Index, pool] = await Promise.all([sparseIndexClass(), EncoderPool.create(encoder, { size: workers, maxTokens: maxPassageTokens, workerUrl, fallback })]);
+  const [Index, wasmPool] = await Promise.all([sparseIndexClass(), EncoderPool.create(encoder, { size: workers, maxTokens: maxPassageTokens, workerUrl, fallback })]);
+  let pool;
+  try {
+    pool = await openDevicePool(encoder, wasmPool, { device, maxTokens: maxPassageTokens });
+  } catch (err) {
+    wasmPool.terminate();
+    throw err;
+  }
   return new Search({ encoder, pool, Index, ownsEncoder });
 }

@@ -31,6 +31,8 @@ const MODEL_URL = (() => {
   return url && url.origin === location.origin ? url.href : new URL(DEFAULT_MODEL, location.href).href;
 })();
 const WORKERS = params.has("workers") ? Math.max(0, Number(params.get("workers")) | 0) : defaultWorkerCount();
+// `?device=wasm|webgpu|auto`: where documents are encoded (auto: WebGPU when it is faster here).
+const DEVICE = params.get("device") ?? "auto";
 
 /** Test and debugging hooks: counters only, nothing that changes behaviour. */
 const stats = { encodedPassages: 0, restoredDocuments: 0, checkpoints: 0 };
@@ -148,7 +150,7 @@ setControlsEnabled(false);
 const offline = registerServiceWorker();
 try {
   const [search, { store, error: storeError }] = await Promise.all([
-    model.load({ workers: WORKERS, onFromCache: (fromCache) => (window.spladeDemo.modelFromCache = fromCache) }),
+    model.load({ workers: WORKERS, device: DEVICE, onFromCache: (fromCache) => (window.spladeDemo.modelFromCache = fromCache) }),
     openStore(),
   ]);
   if (storeError) {

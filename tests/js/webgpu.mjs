@@ -2,8 +2,10 @@
 //
 // Without --enable-unsafe-webgpu there is no adapter: device "auto" falls back to wasm and says why,
 // "webgpu" throws. With it Chromium exposes SwiftShader (a software adapter): the fixture cases
-// encoded on WebGPU match the reference (1e-3 absolute, same non-zero set above 1e-3), a search
-// indexes on WebGPU, and a device destroyed between batches hands the rest to wasm with nothing lost.
+// encoded on WebGPU match the reference (1e-3 absolute, same non-zero set above 1e-3); "auto" races
+// both paths, remembers its choice per model and adapter, and refuses a GPU that disagrees with wasm;
+// a search indexes on WebGPU; and a device destroyed while a batch is in flight hands that batch and
+// the rest to wasm with nothing lost or doubled.
 import { startServer } from "../../tools/serve.mjs";
 import { launchChromium, watchdog } from "./browser.mjs";
 import { checker } from "./check.mjs";
@@ -120,17 +122,36 @@ try {
           key: `d${i}`,
           text: `Document ${i}: Mars is the red planet, number ${i} in a list of notes about planets and weather.`,
         }));
-        // Device loss between batches: the batch after it is re-run on wasm.
+        // auto: measured once, then remembered for this model and adapter.
+        localStorage.clear();
         const wasm = await EncoderPool.create(encoder, { size: 0 });
+        const measured = (await openDevicePool(encoder, wasm, { device: "auto" })).device;
+        const again = (await openDevicePool(encoder, wasm, { device: "auto" })).device;
+        // A GPU whose results differ from wasm's beyond the tolerance is not used: here wasm's side
+        // of the comparison is shifted by 1e-2.
+        const skewed = new Proxy(encoder, {
+          get(target, prop) {
+            if (prop === "encodeDocuments") {
+              return (texts) => target.encodeDocuments(texts).map((v) => ({ indices: v.indices, values: v.values.map((x) => x + 1e-2) }));
+            }
+            const value = Reflect.get(target, prop, target);
+            return typeof value === "function" ? value.bind(target) : value;
+          },
+        });
+        const disagreeing = (await openDevicePool(skewed, wasm, { device: "auto" })).device;
+
+        // Device loss while a batch is in flight: that batch is re-run on wasm, and so is the rest.
         const pool = await openDevicePool(encoder, wasm, { device: "webgpu" });
         const before = pool.device.backend;
         const batches = [docs.slice(0, 4), docs.slice(4, 8), docs.slice(8)];
         const results = [];
         for (const [i, batch] of batches.entries()) {
+          const inFlight = pool.encode(batch);
           if (i === 1) {
+            await new Promise((resolve) => setTimeout(resolve, 0));
             pool.simulateDeviceLoss();
           }
-          results.push(...(await pool.encode(batch)).results);
+          results.push(...(await inFlight).results);
         }
         const reference = (await wasm.encode(docs)).results;
         let worst = 0;
@@ -149,6 +170,9 @@ try {
         const device = search.device;
         search.close();
         return {
+          measured,
+          again,
+          disagreeing,
           before,
           after: pool.device,
           keys: results.map((r) => r.key),
@@ -158,6 +182,11 @@ try {
         };
       }),
     );
+    t.info(`auto on ${run.measured.adapter?.adapter}: ${run.measured.backend} (${run.measured.reason})`);
+    t.check("auto: races both paths on a warm-up batch", run.measured.gpuMs > 0 && run.measured.wasmMs > 0 && /warm-up/.test(run.measured.reason), JSON.stringify(run.measured));
+    t.check("auto: keeps the faster", run.measured.backend === (run.measured.gpuMs < run.measured.wasmMs ? "webgpu" : "wasm"), JSON.stringify(run.measured));
+    t.check("auto: the choice is remembered per model and adapter", run.again.backend === run.measured.backend && /remembered/.test(run.again.reason), JSON.stringify(run.again));
+    t.check("auto: a GPU that disagrees with wasm is not used", run.disagreeing.backend === "wasm" && /differ/.test(run.disagreeing.reason), JSON.stringify(run.disagreeing));
     t.check("device webgpu: encodes on WebGPU", run.before === "webgpu", run.before);
     t.check("device loss: the backend switches to wasm and says why", run.after.backend === "wasm" && /WebGPU failed/.test(run.after.reason), JSON.stringify(run.after));
     t.check("device loss: every document comes back once, in order", run.keys.join() === Array.from({ length: 12 }, (_, i) => `d${i}`).join(), run.keys.join());
