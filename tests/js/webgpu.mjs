@@ -17,7 +17,7 @@ const t = checker("webgpu");
 const fileLists = Object.fromEntries(FIXTURES.map((name) => [name, listFiles(`${FIXTURE_ROOT}/${name}`)]));
 
 // Runs in the page: loads a fixture folder as {relative path: bytes}.
-async function pageSetup(fixtureRoot, lists) {
+async function pageSetup([fixtureRoot, lists]) {
   const load = async (name) => {
     const rels = lists[name];
     const bytes = await Promise.all(
@@ -74,7 +74,8 @@ try {
     const parity = await withPage(browser, server, (page) =>
       page.evaluate(async (names) => {
         const { WebGpuEncoder } = await import("/pkg/splade_wasm.js");
-        const { SparseEncoder } = await import("/pkg/index.js");
+        const { initWasm } = await import("/pkg/index.js");
+        await initWasm();
         const out = [];
         for (const name of names) {
           const files = await window.__load(name);
@@ -104,7 +105,6 @@ try {
           });
           out.push({ name, adapter: gpu.adapter(), cases: cases.length, worst, failures: failures.slice(0, 5), ms });
           gpu.free();
-          void SparseEncoder;
         }
         return out;
       }, FIXTURES),
