@@ -34,6 +34,27 @@ async function openGpuEncoder(encoder) {
     : bindings.WebGpuEncoder.fromFiles(source.files);
 }
 
+/**
+ * `gpu.adapter()` completed from the browser's own `GPUAdapterInfo`: Chromium leaves the description
+ * (wgpu's adapter name) empty, so the vendor and architecture name it ("google swiftshader"), and
+ * `isFallbackAdapter` or SwiftShader marks a software adapter.
+ */
+export async function describeAdapter(gpu) {
+  const reported = gpu.adapter();
+  let info = null;
+  try {
+    info = (await navigator.gpu?.requestAdapter({ powerPreference: "high-performance" }))?.info ?? null;
+  } catch {
+    // Only the name suffers.
+  }
+  const named = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(" ");
+  return {
+    adapter: reported.adapter || named || "unnamed adapter",
+    backend: reported.backend,
+    software: reported.software || info?.isFallbackAdapter === true || /swiftshader/i.test(named),
+  };
+}
+
 /** Max abs difference of two lists of sparse vectors, or Infinity when their non-zero sets above the tolerance differ. */
 export function vectorDifference(a, b) {
   let worst = 0;
@@ -182,7 +203,7 @@ export async function openDevicePool(encoder, wasmPool, { device = "auto", maxTo
     }
     return onWasm(err.message);
   }
-  const adapter = gpu.adapter();
+  const adapter = await describeAdapter(gpu);
   try {
     const texts = WARMUP_TEXTS;
     const reference = encoder.encodeDocuments(texts);
