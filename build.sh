@@ -66,6 +66,24 @@ setup_chromium() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends chromium
 }
 
+# Mesa's lavapipe: a CPU Vulkan device, so wgpu finds an adapter on machines without a GPU (CI) and the
+# WebGPU encoder's native tests run. Pinned to Debian 12's version (the one the tests were run with).
+MESA_VULKAN_VERSION="22.3.6-1+deb12u2"
+
+setup_vulkan() {
+  local have
+  have="$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)"
+  if [[ -n "$have" ]] && compgen -G "/usr/share/vulkan/icd.d/lvp_icd*.json" >/dev/null; then
+    log "vulkan: lavapipe present (mesa-vulkan-drivers $have)"
+    return
+  fi
+  log "installing Debian mesa-vulkan-drivers=$MESA_VULKAN_VERSION (lavapipe)"
+  local sudo=""
+  [[ "$(id -u)" == 0 ]] || sudo="sudo"
+  $sudo apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "mesa-vulkan-drivers=$MESA_VULKAN_VERSION"
+}
+
 setup_npm() {
   local stamp="node_modules/.lock-sha256" want
   want="$(sha256sum package-lock.json | cut -d' ' -f1)"
@@ -151,6 +169,7 @@ setup_engines() {
 cmd_setup() {
   setup_rust
   setup_chromium
+  setup_vulkan
   setup_npm
   setup_model
 }
@@ -310,7 +329,8 @@ cmd_test() {
     total_fail=$((total_fail + fail))
   }
 
-  run_stage cargo cargo test --release
+  # The WebGPU tests skip without an adapter; setup installed lavapipe, so here that is a failure.
+  run_stage cargo env SPLADE_REQUIRE_GPU=1 cargo test --release
   run_stage node node tests/js/node-parity.mjs
   run_stage limits node tests/js/model-limits.mjs
   run_stage browser node tests/js/browser-parity.mjs
@@ -322,6 +342,7 @@ cmd_test() {
   run_stage pool node tests/js/pool-failures.mjs
   run_stage text node tests/js/text-and-queries.mjs
   run_stage demo node tests/js/demo-e2e.mjs
+  run_stage webgpu node tests/js/webgpu.mjs
   run_stage hostile node tests/js/hostile.mjs
   run_stage engine-query node tests/js/engine-query.mjs
   # A failed install fails the engines stage (counted in the summary) instead of ending the run.

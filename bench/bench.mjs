@@ -1,9 +1,9 @@
-// Side-by-side benchmark: our encoder (wasm in headless Chromium with 1 and N Web Workers, wasm in
-// Node, native) against onnxruntime-web (wasm backend, one thread per worker) on the same model,
+// Side-by-side benchmark: our encoder (wasm in headless Chromium with 1 and N Web Workers, WebGPU in
+// the same Chromium, wasm in Node, native) against onnxruntime-web (wasm backend, one thread per worker) on the same model,
 // passages and long document, in one session. Run by `./build.sh bench [options]`:
 //
 //   node bench/bench.mjs [--repeat N] [--workers N] [--bert-base] [--bert-base-passages N]
-//                        [--only native,node,chromium] [--no-ort] [--limit N] [--out FILE]
+//                        [--only native,node,chromium,webgpu] [--no-ort] [--limit N] [--out FILE]
 // (--limit N: only the first N passages, for a quick check of the harness itself)
 //
 // Prints a table and writes every number to bench/results/<date>.json (see README "Benchmarks").
@@ -34,8 +34,8 @@ async function main() {
   const jobs = benchJobs(models, opt, inputs);
 
   let ctx = null;
-  if (opt.only.has("chromium")) {
-    ctx = await startChromium(mounts);
+  if (opt.only.has("chromium") || opt.only.has("webgpu")) {
+    ctx = await startChromium(mounts, { webgpu: opt.only.has("webgpu") });
     env.chromium = ctx.version;
     console.log(`Chromium ${env.chromium}`);
   }

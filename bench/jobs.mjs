@@ -91,11 +91,44 @@ function chromiumJobs(m, opt, { passages, document }) {
   return jobs;
 }
 
+// Ours on WebGPU on the Chromium page's main thread (one GPU encoder per page), f32 and q8_0, at the
+// same batch sizes as the wasm lines next to it.
+function webgpuJobs(m, { passages, document }) {
+  const texts = m.limit ? passages.slice(0, m.limit) : passages;
+  return ["f32", "q8_0"].flatMap((precision) =>
+    m.batches.map((batch) => ({
+      kind: "chromium",
+      rounds: m.reps,
+      meta: { model: m.label, runtime: "chromium webgpu", precision, engine: "ours", workers: 1, batch },
+      run: (ctx) =>
+        runChromium(ctx, {
+          label: `${m.label} ${precision} webgpu b${batch}`,
+          engine: "webgpu",
+          workers: 1,
+          batch,
+          reps: 1,
+          passages: texts,
+          passageTokens: 128,
+          document: batch === m.batches[0] ? document : null,
+          documentTokens: 512,
+          documentReps: 3,
+          tokenizerFiles: ctx.tokenizerFiles,
+          modelFiles:
+            precision === "f32"
+              ? Object.fromEntries(listFolder(m.dir).map((rel) => [rel, serverUrl(ctx.server, `${m.mount}${rel}`)]))
+              : null,
+          packUrl: precision === "q8_0" ? serverUrl(ctx.server, `/@bench-cache/${path.basename(m.q8)}`) : null,
+        }),
+    })),
+  );
+}
+
 /** The jobs of a run, per model in the order native, Node, Chromium (as `--only` selects). */
 export function benchJobs(models, opt, inputs) {
   return models.flatMap((m) => [
     ...(opt.only.has("native") ? nativeJobs(m, opt) : []),
     ...(opt.only.has("node") ? nodeJobs(m) : []),
     ...(opt.only.has("chromium") ? chromiumJobs(m, opt, inputs) : []),
+    ...(opt.only.has("webgpu") ? webgpuJobs(m, inputs) : []),
   ]);
 }

@@ -10,7 +10,7 @@ export function parseArgs(argv) {
     bertBase: false,
     bertBasePassages: 32,
     limit: null,
-    only: new Set(["native", "node", "chromium"]),
+    only: new Set(["native", "node", "chromium", "webgpu"]),
     ort: true,
     out: null,
   };

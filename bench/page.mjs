@@ -2,7 +2,8 @@
 // pool of module Web Workers and reports timings. The main thread holds a splade-tiny
 // SparseEncoder used only as the tokenizer for onnxruntime-web (documentTokenIds); it is loaded
 // for every configuration so that each page's process memory has the same baseline.
-import init, { SparseEncoder } from "../pkg/splade_wasm.js";
+import { describeAdapter } from "../pkg/device.js";
+import init, { SparseEncoder, WebGpuEncoder } from "../pkg/splade_wasm.js";
 import { chunk, latency, throughput, timeRepeats } from "./lib.mjs";
 
 const logEl = document.getElementById("log");
@@ -80,11 +81,70 @@ class Pool {
   }
 }
 
-// cfg: {engine: "ours" | "ort", workers, batch, reps, passages: string[], passageTokens,
+// WebGPU on this page's main thread: the same passages in chunks of `batch`, each chunk one
+// encodeDocuments call (the GPU encoder pads and batches it), and the long document alone.
+async function runWebGpu(cfg, tok) {
+  const t0 = performance.now();
+  let gpu;
+  if (cfg.packUrl) {
+    gpu = await WebGpuEncoder.fromPack(await fetchBytes(cfg.packUrl));
+  } else {
+    const files = {};
+    for (const [rel, url] of Object.entries(cfg.modelFiles)) {
+      files[rel] = await fetchBytes(url);
+    }
+    gpu = await WebGpuEncoder.fromFiles(files);
+  }
+  const loadMs = performance.now() - t0;
+  const adapter = await describeAdapter(gpu);
+  log(`webgpu ${cfg.label}: loaded on ${adapter.adapter} (${adapter.backend}) in ${loadMs.toFixed(0)} ms`);
+  gpu.setMaxDocumentTokens(cfg.passageTokens);
+  const tokens = cfg.passages.reduce((n, t) => n + tok.documentTokenIds(t).length, 0);
+  const chunks = chunk(cfg.passages, cfg.batch);
+  const encodeAll = async () => {
+    let nonzeros = 0;
+    for (const texts of chunks) {
+      for (const v of await gpu.encodeDocuments(texts)) {
+        nonzeros += v.indices.length;
+      }
+    }
+    return nonzeros;
+  };
+  await gpu.encodeDocuments(chunks[0]);
+  let nonzeros = 0;
+  const seconds = await timeRepeats(cfg.reps, async () => {
+    nonzeros = await encodeAll();
+  });
+  const result = {
+    load_ms: loadMs,
+    adapter: adapter.adapter,
+    adapter_software: adapter.software,
+    passages: cfg.passages.length,
+    tokens,
+    nonzeros_per_doc: nonzeros / cfg.passages.length,
+    ...throughput(seconds, cfg.passages.length, tokens),
+  };
+  log(`  ${result.docs_per_s.toFixed(2)} docs/s (best ${result.docs_per_s_best.toFixed(2)})`);
+  if (cfg.document) {
+    gpu.setMaxDocumentTokens(cfg.documentTokens);
+    await gpu.encodeDocuments([cfg.document]);
+    result.document = latency(await timeRepeats(cfg.documentReps, () => gpu.encodeDocuments([cfg.document])));
+    log(`  512-token document: ${result.document.ms.toFixed(1)} ms`);
+  }
+  gpu.free();
+  return result;
+}
+
+// cfg: {engine: "ours" | "ort" | "webgpu", workers, batch, reps, passages: string[], passageTokens,
 //       document?: string, documentTokens, documentReps, query?: string, queryBlocks, queryPerBlock,
 //       tokenizerFiles: {rel: url}, modelFiles (ours f32): {rel: url}, packUrl (ours q8_0), onnxUrl (ort)}
 window.runConfig = async function runConfig(cfg) {
   const { tok, wasm: tokWasm } = await loadTokenizer(cfg.tokenizerFiles, cfg.passageTokens);
+  if (cfg.engine === "webgpu") {
+    const result = await runWebGpu(cfg, tok);
+    tok.free();
+    return result;
+  }
   const passageIds = cfg.passages.map((t) => tok.documentTokenIds(t));
   const tokens = passageIds.reduce((n, ids) => n + ids.length, 0);
 

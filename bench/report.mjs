@@ -134,6 +134,10 @@ export function report(lines, { env, notes, out }) {
         ` ${g.met ? "MET" : "not met"}`,
     );
   }
+  for (const l of lines.filter((l) => l.runtime === "chromium webgpu")) {
+    const where = l.adapter_software ? "a software adapter: these numbers measure correctness only, not a GPU's speed" : "a hardware adapter";
+    notes.push(`${l.model} ${l.precision} webgpu b${l.batch} ran on ${l.adapter} (${where})`);
+  }
   for (const n of notes) console.log(`note: ${n}`);
 
   const file = out ?? path.join(ROOT, "bench/results", `${env.date.slice(0, 10)}.json`);

@@ -62,7 +62,7 @@ export function runNodeOnce({ model, pack, batch, reps, limit, document, query }
  * that its renderers' memory can be read. The returned context runs Chromium rounds; `close` ends
  * both.
  */
-export async function startChromium(mounts) {
+export async function startChromium(mounts, { webgpu = false } = {}) {
   const server = await startServer(ROOT, { mounts });
   // The same flags as tests/js/browser.mjs (no network: stop Chromium's background connections).
   const browserServer = await chromium.launchServer({
@@ -72,6 +72,8 @@ export async function startChromium(mounts) {
     args: [
       "--headless", "--no-sandbox", "--no-first-run", "--disable-gpu", "--disable-background-networking",
       "--disable-component-update", "--disable-sync", "--disable-quic",
+      // WebGPU lines: headless Chromium's only adapter here is SwiftShader (software).
+      ...(webgpu ? ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader"] : []),
     ],
   });
   const browser = await chromium.connect(browserServer.wsEndpoint());

@@ -1,6 +1,34 @@
 // Split documents into passages and encode them: the unit of work of a worker (or of the calling
-// thread when there are no workers).
+// thread when there are no workers, or of the WebGPU encoder in device.js).
 import { splitPassages, tokenBudget } from "./passages.js";
+
+/**
+ * The passages of `docs` (`[{key, text}]`) for `mode` (see encodeDocs): `{split, texts}`, where
+ * `split[i]` are document i's `{start, end}` ranges and `texts` all passages' texts in order.
+ */
+export function planPassages(budget, docs, mode = "docs") {
+  const split = docs.map((doc) => (mode === "passages" ? [{ start: 0, end: doc.text.length }] : splitPassages(doc.text, budget)));
+  const texts = [];
+  split.forEach((passages, i) => {
+    for (const p of passages) {
+      texts.push(docs[i].text.slice(p.start, p.end));
+    }
+  });
+  return { split, texts };
+}
+
+/** encodeDocs' result from a plan and the vectors of its `texts`, in order. */
+export function withVectors(docs, { split, texts }, vectors) {
+  let k = 0;
+  const results = docs.map((doc, i) => ({
+    key: doc.key,
+    passages: split[i].map((p) => {
+      const v = vectors[k++];
+      return { start: p.start, end: p.end, indices: v.indices, values: v.values };
+    }),
+  }));
+  return { results, passages: texts.length };
+}
 
 /**
  * `docs`: `[{key, text}]`. Returns `{results: [{key, passages: [{start, end, indices?, values?}]}],
@@ -14,26 +42,11 @@ export function encodeDocs(encoder, budget, docs, mode = "docs", testHooks = nul
   if (testHooks?.trapOn && mode !== "split" && docs.some((doc) => doc.text.includes(testHooks.trapOn))) {
     trap();
   }
-  const split = docs.map((doc) => (mode === "passages" ? [{ start: 0, end: doc.text.length }] : splitPassages(doc.text, budget)));
+  const plan = planPassages(budget, docs, mode);
   if (mode === "split") {
-    return { results: docs.map((doc, i) => ({ key: doc.key, passages: split[i] })), passages: 0 };
+    return { results: docs.map((doc, i) => ({ key: doc.key, passages: plan.split[i] })), passages: 0 };
   }
-  const texts = [];
-  split.forEach((passages, i) => {
-    for (const p of passages) {
-      texts.push(docs[i].text.slice(p.start, p.end));
-    }
-  });
-  const vectors = texts.length > 0 ? encoder.encodeDocuments(texts) : [];
-  let k = 0;
-  const results = docs.map((doc, i) => ({
-    key: doc.key,
-    passages: split[i].map((p) => {
-      const v = vectors[k++];
-      return { start: p.start, end: p.end, indices: v.indices, values: v.values };
-    }),
-  }));
-  return { results, passages: texts.length };
+  return withVectors(docs, plan, plan.texts.length > 0 ? encoder.encodeDocuments(plan.texts) : []);
 }
 
 // A module of one function whose body is `unreachable`: calling it traps as a wasm panic or an

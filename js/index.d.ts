@@ -263,6 +263,53 @@ export class EncoderPool {
   terminate(): void;
 }
 
+export type Device = "auto" | "webgpu" | "wasm";
+export const DEVICES: readonly Device[];
+/** Largest absolute document-weight difference from wasm at which WebGPU's results are trusted. */
+export const AGREEMENT_TOLERANCE: number;
+
+export interface DeviceInfo {
+  backend: "webgpu" | "wasm";
+  /** The WebGPU adapter (null when none was opened). */
+  adapter: { adapter: string; backend: string; software: boolean } | null;
+  /** Why this backend: asked for, remembered, measured, or why WebGPU is not used. */
+  reason: string | null;
+  /** The warm-up race's times (the same texts on the wasm workers and on the GPU) when `auto` measured them. */
+  gpuMs?: number | null;
+  wasmMs?: number | null;
+}
+
+/** Encodes like an `EncoderPool`, on WebGPU or wasm; a failing GPU hands its batch to wasm. */
+export class DevicePool {
+  private constructor();
+  device: DeviceInfo;
+  readonly size: number;
+  readonly fallbackReason: string | null;
+  readonly concurrency: number;
+  /** The wasm workers' plan and memory, as `EncoderPool.plan` and `EncoderPool.memory`. */
+  readonly plan: WorkerPlan;
+  readonly memory: WorkerMemory;
+  encode(
+    docs: Array<{ key: unknown; text: string }>,
+    options?: { mode?: "docs" | "passages" | "split" },
+  ): Promise<{ results: EncodedDocument[]; passages: number; ms: number }>;
+  /** For tests: destroys the GPU device as a lost device would. */
+  simulateDeviceLoss(): void;
+  clearQueue(reason?: unknown): void;
+  terminate(): void;
+}
+
+/**
+ * Chooses the device for `encoder`'s documents over a wasm `pool`: "wasm"; "webgpu" (throws without a
+ * usable adapter, or when its results disagree with wasm); "auto" (WebGPU when it agrees and is faster
+ * on a warm-up batch, remembered per model and adapter in localStorage).
+ */
+export function openDevicePool(
+  encoder: SparseEncoder,
+  pool: EncoderPool,
+  options?: { device?: Device; maxTokens?: number | null },
+): Promise<DevicePool>;
+
 /** A document to index. Adding an existing id replaces the document. */
 export interface DocumentInput {
   id: string;
@@ -358,6 +405,8 @@ export class Search {
   private constructor();
   readonly encoder: SparseEncoder;
   readonly workers: number;
+  /** Where documents are encoded, on which adapter, and why. */
+  readonly device: DeviceInfo;
   /** Why encoding runs on the calling thread although workers were asked for, or null. */
   readonly workerFallback: string | null;
   /** How many workers and why, with the wasm memory now. */
@@ -410,6 +459,8 @@ export interface CreateSearchOptions extends Omit<LoadOptions, "reload"> {
   fallback?: boolean;
   /** Passage length in tokens, special tokens included (default: min(the model's maximum, 512), see DEFAULT_PASSAGE_TOKENS; up to the model's maximum). */
   maxPassageTokens?: number | null;
+  /** Where documents are encoded (default "wasm"); see `openDevicePool`. */
+  device?: Device;
 }
 
 export function createSearch(options: CreateSearchOptions): Promise<Search>;

@@ -1,12 +1,9 @@
 // Search over documents: passages encoded by a worker pool into a SparseIndex, and queries answered
 // by document with explanations. Highlighting lives in highlight.js, the save file in search-file.js.
-import { SparseEncoder } from "./encoder.js";
 import { Highlighter } from "./highlight.js";
 import { encodeInJobs } from "./batches.js";
 import { normalizeDoc } from "./progress.js";
-import { EncoderPool, defaultWorkerCount } from "./pool.js";
 import { SearchFileError, readSearchFile, writeSearchFile } from "./search-file.js";
-import { initWasm } from "./wasm.js";
 import { QueryWords, vocabularyFingerprint, wordsOfTerms } from "./words.js";
 
 function passageId(docId, n) {
@@ -16,11 +13,6 @@ function passageId(docId, n) {
 function splitPassageId(pid) {
   const cut = pid.lastIndexOf("#");
   return [pid.slice(0, cut), Number(pid.slice(cut + 1))];
-}
-
-async function sparseIndexClass() {
-  const bindings = await initWasm();
-  return bindings.SparseIndex;
 }
 
 export class Search {
@@ -51,6 +43,11 @@ export class Search {
 
   get encoder() {
     return this.#encoder;
+  }
+
+  /** Where documents are encoded: `{backend: "webgpu"|"wasm", adapter, reason}` (see `device` in createSearch). */
+  get device() {
+    return this.#pool.device ?? { backend: "wasm", adapter: null, reason: "a plain encoder pool" };
   }
 
   /** Number of workers encoding documents (0: on the calling thread). */
@@ -416,35 +413,4 @@ export class Search {
       this.#encoder.free();
     }
   }
-}
-
-/**
- * A ready search: loads the model (`model`: a URL of a pack or a folder ending in "/", or a
- * SparseEncoder), starts up to `workers` encoder workers (default: one per core, at most 4; 0 encodes
- * on the calling thread, as in Node), as many as fit `memoryBudget` (bytes; see `Search.workerPlan`),
- * and returns a `Search`. `workerUrl` is where the package's worker.js is served when a bundler moved
- * it (bundlers that understand `new Worker(new URL(..., import.meta.url))`, such as Vite and webpack 5,
- * need none). Workers that cannot start fall back to the calling thread with a console error and
- * `search.workerFallback` set, or reject with `fallback: false`.
- */
-export async function createSearch({
-  model,
-  workers = defaultWorkerCount(),
-  workerUrl = null,
-  fallback = true,
-  maxPassageTokens = null,
-  memoryBudget = null,
-  onProgress = null,
-  signal = null,
-  cacheName,
-} = {}) {
-  if (model == null) {
-    throw new TypeError("createSearch needs a model: a URL or a SparseEncoder");
-  }
-  const ownsEncoder = !(model instanceof SparseEncoder);
-  const encoder = ownsEncoder
-    ? await SparseEncoder.load(model, { onProgress, signal, ...(cacheName !== undefined ? { cacheName } : {}) })
-    : model;
-  const [Index, pool] = await Promise.all([sparseIndexClass(), EncoderPool.create(encoder, { size: workers, maxTokens: maxPassageTokens, workerUrl, fallback, memoryBudget })]);
-  return new Search({ encoder, pool, Index, ownsEncoder });
 }

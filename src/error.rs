@@ -13,6 +13,8 @@ pub enum Error {
     Input(String),
     /// A failure inside the tensor library; the message says what was being computed.
     Tensor(String),
+    /// No usable WebGPU device, or the device failed (lost, out of memory, limits too small).
+    Device(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -44,6 +46,7 @@ impl fmt::Display for Error {
             ),
             Error::Input(msg) => write!(f, "invalid input: {msg}"),
             Error::Tensor(msg) => write!(f, "computation failed: {msg}"),
+            Error::Device(msg) => write!(f, "WebGPU: {msg}"),
         }
     }
 }

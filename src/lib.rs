@@ -12,6 +12,7 @@ mod document;
 mod encoder;
 mod error;
 pub mod export;
+pub mod gpu;
 pub mod index;
 mod kernels;
 mod loading;

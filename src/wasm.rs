@@ -13,12 +13,12 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
-fn js_error(e: crate::Error) -> JsError {
+pub(crate) fn js_error(e: crate::Error) -> JsError {
     JsError::new(&e.to_string())
 }
 
 /// `{indices: Uint32Array, values: Float32Array}`, indices ascending.
-fn vector_to_js(v: &SparseVector) -> Result<JsValue, JsError> {
+pub(crate) fn vector_to_js(v: &SparseVector) -> Result<JsValue, JsError> {
     let obj = Object::new();
     Reflect::set(
         &obj,
@@ -36,7 +36,7 @@ fn vector_to_js(v: &SparseVector) -> Result<JsValue, JsError> {
 }
 
 /// Reads `{relative path: Uint8Array}` (a plain object or a `Map`).
-fn files_from_js(files: &JsValue) -> Result<MemoryFiles, JsError> {
+pub(crate) fn files_from_js(files: &JsValue) -> Result<MemoryFiles, JsError> {
     let entries: Array = if let Some(map) = files.dyn_ref::<js_sys::Map>() {
         js_sys::Array::from(&map.entries())
     } else if files.is_object() {

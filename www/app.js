@@ -33,6 +33,8 @@ const MODEL_URL = (() => {
 const WORKERS = params.has("workers") ? Math.max(0, Number(params.get("workers")) | 0) : defaultWorkerCount();
 // `?memory-budget=MiB`: wasm memory for the page and its workers (default: see the library's WorkerPlan).
 const MEMORY_BUDGET = Number(params.get("memory-budget")) > 0 ? Number(params.get("memory-budget")) * 2 ** 20 : null;
+// `?device=wasm|webgpu|auto`: where documents are encoded (auto: WebGPU when it is faster here).
+const DEVICE = params.get("device") ?? "auto";
 
 /** Test and debugging hooks: counters only, nothing that changes behaviour. */
 const stats = { encodedPassages: 0, restoredDocuments: 0, checkpoints: 0, failedDocuments: 0 };
@@ -156,7 +158,7 @@ setControlsEnabled(false);
 const offline = registerServiceWorker();
 try {
   const [search, { store, error: storeError }] = await Promise.all([
-    model.load({ workers: WORKERS, memoryBudget: MEMORY_BUDGET, onFromCache: (fromCache) => (window.spladeDemo.modelFromCache = fromCache) }),
+    model.load({ workers: WORKERS, memoryBudget: MEMORY_BUDGET, device: DEVICE, onFromCache: (fromCache) => (window.spladeDemo.modelFromCache = fromCache) }),
     openStore(),
   ]);
   if (storeError) {

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+use splade_wasm::gpu::{select_device, DeviceChoice, GpuDocumentEncoder};
 use splade_wasm::idf::{idf_table, DocumentFrequencies};
 use splade_wasm::jsonl::for_each_jsonl;
 use splade_wasm::synthetic::{write_random_model, Architecture, Dimensions};
@@ -49,9 +50,22 @@ enum Command {
         /// Also print `"tokens": {token: weight}`.
         #[arg(long)]
         tokens: bool,
+        /// Where documents are encoded: auto = a hardware WebGPU adapter if there is one.
+        #[arg(long, value_enum, default_value = "cpu")]
+        device: DeviceArg,
     },
     /// Print a model's architecture, sizes and limits.
     Inspect { model: PathBuf },
+    /// Time one batch of `--batch` × `--tokens` token ids on the WebGPU encoder, stage by stage,
+    /// and print the GPU memory it needs.
+    GpuProfile {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long, default_value_t = 128)]
+        tokens: usize,
+        #[arg(long, default_value_t = 8)]
+        batch: usize,
+    },
     /// Compute IDF query weights (`idf.json`) over a JSON-lines corpus.
     Idf {
         /// JSON-lines corpus with a `text` field (and optionally `title`).
@@ -167,6 +181,13 @@ enum ArchitectureArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum DeviceArg {
+    Cpu,
+    Webgpu,
+    Auto,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum Side {
     Query,
     Document,
@@ -190,8 +211,29 @@ fn run(cli: Cli) -> Result<()> {
             text,
             input,
             tokens,
-        } => encode(&model, side, text, input.as_deref(), tokens),
+            device,
+        } => {
+            let device = match device {
+                DeviceArg::Cpu => DeviceChoice::Cpu,
+                DeviceArg::Webgpu => DeviceChoice::WebGpu,
+                DeviceArg::Auto => DeviceChoice::Auto,
+            };
+            encode(&model, side, text, input.as_deref(), tokens, device)
+        }
         Command::Inspect { model } => inspect(&model),
+        Command::GpuProfile {
+            model,
+            tokens,
+            batch,
+        } => {
+            let encoder = load_model(&model)?;
+            let gpu = GpuDocumentEncoder::new_blocking(encoder.document_encoder())?;
+            print!(
+                "{}",
+                gpu.profile(encoder.document_encoder(), batch, tokens)?
+            );
+            Ok(())
+        }
         Command::Idf {
             corpus,
             tokenizer,
@@ -336,8 +378,17 @@ fn encode(
     text: Option<String>,
     input: Option<&Path>,
     with_tokens: bool,
+    device: DeviceChoice,
 ) -> Result<()> {
     let encoder = load_model(model)?;
+    let gpu = match side {
+        Side::Document => {
+            let (gpu, line) = select_device(encoder.document_encoder(), device)?;
+            eprintln!("splade: {line}");
+            gpu
+        }
+        Side::Query => None,
+    };
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let encode_texts = |texts: &[String]| -> Result<Vec<SparseVector>> {
@@ -345,7 +396,10 @@ fn encode(
             Side::Query => texts.iter().map(|t| encoder.encode_query(t)).collect(),
             Side::Document => {
                 let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-                encoder.encode_documents(&refs)
+                match &gpu {
+                    Some(gpu) => gpu.encode_batch_blocking(encoder.document_encoder(), &refs),
+                    None => encoder.encode_documents(&refs),
+                }
             }
         }
     };

@@ -91,6 +91,29 @@ impl Q8Matrix {
         (self.rows, self.columns)
     }
 
+    /// The stored q8_0 values row-major `[out, in]` and one scale per block of 32 along a row
+    /// (`[out, in / 32]`), as a GGUF file holds them: what a GPU kernel dequantizes from.
+    pub fn row_major(&self) -> (Vec<i8>, Vec<f32>) {
+        let blocks = self.columns / BLOCK;
+        let mut quants = vec![0i8; self.rows * self.columns];
+        let mut scales = vec![0f32; self.rows * blocks];
+        for (n, (row, row_scales)) in quants
+            .chunks_exact_mut(self.columns.max(1))
+            .zip(scales.chunks_exact_mut(blocks.max(1)))
+            .enumerate()
+        {
+            let (tile, lane) = (n / TILE, n % TILE);
+            for (b, (values, scale)) in row.chunks_exact_mut(BLOCK).zip(row_scales).enumerate() {
+                *scale = self.scales[(tile * blocks + b) * TILE + lane];
+                let block = &self.packed[(tile * blocks + b) * BLOCK * TILE..];
+                for (k, v) in values.iter_mut().enumerate() {
+                    *v = block[tile_index(k, lane)];
+                }
+            }
+        }
+        (quants, scales)
+    }
+
     /// The stored weights as f32 `[out, in]`, row-major.
     pub fn dequantize(&self) -> Vec<f32> {
         let blocks = self.columns / BLOCK;

@@ -13,6 +13,7 @@ use super::layers::{
 };
 use super::limits::{Declared, DeclaredShape, ADDRESSABLE_BYTES};
 use super::model::{MaskedLanguageModel, ModelInfo};
+use super::plan::TransformerPlan;
 use super::weights::Weights;
 use crate::error::Result;
 
@@ -174,5 +175,23 @@ impl MaskedLanguageModel for Bert {
 
     fn info(&self) -> &ModelInfo {
         &self.info
+    }
+
+    fn plan(&self) -> TransformerPlan<'_> {
+        let heads = self.shape.heads;
+        let head_dim = self.shape.hidden / heads;
+        TransformerPlan {
+            word_embeddings: &self.word_embeddings,
+            token_type_embedding: self.token_type_embedding.as_ref(),
+            position_embeddings: Some(&self.position_embeddings),
+            embeddings_norm: &self.embeddings_norm,
+            layers: self.layers.iter().map(PostNormLayer::plan).collect(),
+            heads,
+            head_dim,
+            attention_scale: 1.0 / (head_dim as f64).sqrt(),
+            rotary: None,
+            activation: self.shape.activation,
+            head: &self.head,
+        }
     }
 }

@@ -12,6 +12,7 @@ use super::head::{HeadPaths, MlmHead};
 use super::layers::{self, Activation, Embedding, LayerNorm, Linear};
 use super::limits::{Declared, DeclaredShape, ADDRESSABLE_BYTES};
 use super::model::{MaskedLanguageModel, ModelInfo};
+use super::plan::{LayerPlan, Mlp, Qkv, TransformerPlan};
 use super::weights::Weights;
 use crate::error::{Error, Result};
 use crate::kernels::attention::{self, Rows, Shape};
@@ -331,6 +332,35 @@ impl MaskedLanguageModel for Gte {
 
     fn info(&self) -> &ModelInfo {
         &self.info
+    }
+
+    fn plan(&self) -> TransformerPlan<'_> {
+        TransformerPlan {
+            word_embeddings: &self.word_embeddings,
+            token_type_embedding: self.token_type_embedding.as_ref(),
+            position_embeddings: None,
+            embeddings_norm: &self.embeddings_norm,
+            layers: self
+                .layers
+                .iter()
+                .map(|l| LayerPlan {
+                    qkv: Qkv::Fused(&l.qkv_proj),
+                    attention_output: &l.o_proj,
+                    attention_norm: &l.attn_ln,
+                    mlp: Mlp::Gated {
+                        up_gate: &l.up_gate_proj,
+                        down: &l.down_proj,
+                    },
+                    mlp_norm: &l.mlp_ln,
+                })
+                .collect(),
+            heads: self.heads,
+            head_dim: self.head_dim,
+            attention_scale: 1.0 / (self.head_dim as f64).sqrt(),
+            rotary: Some((&self.rope.cos, &self.rope.sin)),
+            activation: self.activation,
+            head: &self.head,
+        }
     }
 }
 

@@ -81,6 +81,17 @@ impl MlmHead {
         self.decoder_bias.dims()[0]
     }
 
+    /// The transform's dense layer, activation and LayerNorm (what [`MlmHead::logits`] applies
+    /// before the vocabulary product).
+    pub fn transform_parts(&self) -> (&Linear, Activation, &LayerNorm) {
+        (&self.dense, self.activation, &self.norm)
+    }
+
+    /// The vocabulary projection `W`, `[vocab, hidden]`, and its bias `[vocab]`.
+    pub fn decoder(&self) -> (&Matrix, &Tensor) {
+        (&self.decoder, &self.decoder_bias)
+    }
+
     /// The logits of one text's real (unpadded) hidden states `[tokens, hidden]`, ready to be
     /// reduced per vocabulary entry.
     pub fn logits(&self, hidden_rows: &Tensor) -> Result<VocabularyLogits<'_>> {

@@ -4,6 +4,7 @@
 use candle_core::{Shape, Tensor};
 
 use super::matrix::Matrix;
+use super::plan::{LayerPlan, Mlp, Qkv};
 use super::weights::TensorSource;
 use crate::error::{Error, Result};
 use crate::kernels::attention::{self, Rows, Shape as AttentionShape};
@@ -31,6 +32,16 @@ impl Linear {
             bias,
             out_dim,
         })
+    }
+
+    /// `[out, in]`
+    pub fn weight(&self) -> &Matrix {
+        &self.weight
+    }
+
+    /// `[out]`, when the layer has one.
+    pub fn bias(&self) -> Option<&Tensor> {
+        self.bias.as_ref()
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
@@ -92,6 +103,11 @@ impl LayerNorm {
             bias: vb.get(dim, "bias")?,
             eps: eps as f32,
         })
+    }
+
+    /// `(weight, bias, eps)`
+    pub fn parameters(&self) -> (&Tensor, &Tensor, f32) {
+        (&self.weight, &self.bias, self.eps)
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
@@ -255,6 +271,24 @@ impl PostNormLayer {
             output: Linear::load(&vb.pp(paths.output), intermediate, hidden, true)?,
             output_norm: LayerNorm::load(&vb.pp(paths.output_norm), hidden, eps)?,
         })
+    }
+
+    /// The layer as data, for [`TransformerPlan`](super::plan::TransformerPlan).
+    pub fn plan(&self) -> LayerPlan<'_> {
+        LayerPlan {
+            qkv: Qkv::Separate {
+                query: &self.query,
+                key: &self.key,
+                value: &self.value,
+            },
+            attention_output: &self.attention_output,
+            attention_norm: &self.attention_norm,
+            mlp: Mlp::Plain {
+                up: &self.intermediate,
+                down: &self.output,
+            },
+            mlp_norm: &self.output_norm,
+        }
     }
 
     /// `x` `[batch, len, hidden]` through the layer; `key_lengths` from [`key_lengths`].

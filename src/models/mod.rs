@@ -11,13 +11,17 @@ mod layers;
 mod limits;
 mod matrix;
 mod model;
+mod plan;
 mod weights;
 
 use serde_json::Value;
 
 use crate::error::{Error, Result};
 pub use head::MlmHead;
+pub use layers::{Activation, LayerNorm, Linear};
+pub use matrix::Matrix;
 pub use model::{MaskedLanguageModel, ModelInfo};
+pub use plan::{Mlp, Qkv, TransformerPlan};
 pub use weights::{format_name, StoredTensor, TensorRole, TensorSource, Weights};
 
 /// Builds the document transformer named by `config.json`'s `model_type`.

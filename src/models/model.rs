@@ -4,6 +4,7 @@ use candle_core::Tensor;
 use serde::Serialize;
 
 use super::head::MlmHead;
+use super::plan::TransformerPlan;
 use crate::error::Result;
 
 /// What a person (or `splade inspect`) wants to know about a loaded transformer.
@@ -30,4 +31,7 @@ pub trait MaskedLanguageModel: Send + Sync {
     fn head(&self) -> &MlmHead;
 
     fn info(&self) -> &ModelInfo;
+
+    /// The layers and weights of [`MaskedLanguageModel::hidden_states`], as data (for the GPU).
+    fn plan(&self) -> TransformerPlan<'_>;
 }

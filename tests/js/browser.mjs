@@ -17,7 +17,7 @@ export function chromiumPath() {
   }
 }
 
-export async function launchChromium() {
+export async function launchChromium(extraArgs = []) {
   // The machine has no network: these flags stop Chromium's own background connections.
   return chromium.launch({
     executablePath: chromiumPath(),
@@ -32,6 +32,7 @@ export async function launchChromium() {
       "--disable-component-update",
       "--disable-sync",
       "--disable-quic",
+      ...extraArgs,
     ],
   });
 }

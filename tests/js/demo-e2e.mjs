@@ -167,6 +167,7 @@ try {
   t.check("empty index state is shown", await page.isVisible("#empty"));
   const info = await page.textContent("#model-info");
   t.check("shows model info", info.includes("BertForMaskedLM") && info.includes("q8_0 pack") && !info.includes("undefined"), info);
+  t.check("says where documents are encoded (no WebGPU adapter here: wasm)", /documents on wasm: WebGPU/.test(info), info);
   await shot(page, "2-empty-index");
 
   // ---- LIMIT-small through the file picker, ranking = native CLI ----

@@ -43,7 +43,11 @@ export function mountIndexing({ app }) {
       if (p.etaSeconds != null) {
         parts.push(`about ${duration(p.etaSeconds)} left`);
       }
-      parts.push(search.workers > 0 ? plural(search.workers, "worker") : "on the page");
+      if (p.docsPerSecond > 0) {
+        parts.push(`${p.docsPerSecond.toFixed(1)} docs/s`);
+      }
+      const device = search.device;
+      parts.push(device.backend === "webgpu" ? `WebGPU: ${device.adapter?.adapter ?? "GPU"}` : search.workers > 0 ? `wasm, ${plural(search.workers, "worker")}` : "wasm on the page");
       els.text.textContent = parts.join(" · ");
     } else if (left > 0) {
       els.text.textContent = `Paused: ${plural(left, "document")} still to index. They are saved; resume any time, even after a reload.`;

@@ -51,8 +51,14 @@ export function mountModel({ modelUrl, app }) {
     }
   }
 
+  /** Which backend encodes documents, on which adapter, and why it was chosen. */
+  function deviceText({ backend, adapter, reason }) {
+    const where = backend === "webgpu" ? `documents on WebGPU (${adapter?.adapter ?? "unknown adapter"})` : "documents on wasm";
+    return `${where}${reason ? `: ${reason}` : ""}.`;
+  }
+
   /** Loads the model and starts the search's workers; resolves to the Search. */
-  async function load({ workers, memoryBudget, onFromCache }) {
+  async function load({ workers, memoryBudget, device, onFromCache }) {
     setState("loading", "Loading the model…");
     downloadBytes().then((bytes) => {
       const text = $("placeholder-text");
@@ -74,7 +80,7 @@ export function mountModel({ modelUrl, app }) {
       },
     });
     setState("loading", workers > 0 ? `Starting ${plural(workers, "encoder worker")}…` : "Starting the encoder…");
-    const search = await createSearch({ model: encoder, workers, memoryBudget });
+    const search = await createSearch({ model: encoder, workers, memoryBudget, device });
     const info = encoder.info();
     const pack = await encoder.packInfo();
     const ms = Math.round(performance.now() - started);
@@ -85,7 +91,8 @@ export function mountModel({ modelUrl, app }) {
       `passages up to ${info.maxDocumentTokens} tokens; ` +
       (search.workers > 0 ? `${plural(search.workers, "encoder worker")}` : "encoding on the page") +
       // How many workers and why: each holds the whole model, so a large one gets fewer.
-      ` (${search.workerPlan.reason}).`;
+      ` (${search.workerPlan.reason}); ` +
+      deviceText(search.device);
     return search;
   }
 
