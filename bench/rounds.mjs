@@ -18,7 +18,7 @@ export async function runRounds(jobs, ctx) {
       const m = job.meta;
       const dps = job.kind === "native" ? r.docs_per_s : r.passages / median(r.seconds);
       console.log(
-        `  ${m.model ?? m.label} ${job.kind} ${m.precision ?? "f32"} ${job.kind === "native" ? `t${m.threads}` : `w${m.workers} b${m.batch}`}: ` +
+        `  ${m.model ?? m.label} ${m.runtime ?? job.kind} ${m.precision ?? "f32"} ${job.kind === "native" ? `t${m.threads}` : `w${m.workers} b${m.batch}`}: ` +
           `${fmt(dps, 2)} docs/s (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
       );
     }

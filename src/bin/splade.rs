@@ -65,6 +65,9 @@ enum Command {
         tokens: usize,
         #[arg(long, default_value_t = 8)]
         batch: usize,
+        /// Only upload the weights and print the GPU buffer bytes (no batch is run).
+        #[arg(long)]
+        memory_only: bool,
     },
     /// Compute IDF query weights (`idf.json`) over a JSON-lines corpus.
     Idf {
@@ -225,9 +228,19 @@ fn run(cli: Cli) -> Result<()> {
             model,
             tokens,
             batch,
+            memory_only,
         } => {
             let encoder = load_model(&model)?;
             let gpu = GpuDocumentEncoder::new_blocking(encoder.document_encoder())?;
+            if memory_only {
+                let t = gpu.transformer();
+                println!(
+                    "weights {} bytes; peak for {batch} × {tokens} tokens {} bytes",
+                    t.weight_bytes(),
+                    t.peak_bytes(batch, tokens)
+                );
+                return Ok(());
+            }
             print!(
                 "{}",
                 gpu.profile(encoder.document_encoder(), batch, tokens)?

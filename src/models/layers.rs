@@ -4,7 +4,6 @@
 use candle_core::{Shape, Tensor};
 
 use super::matrix::Matrix;
-use super::plan::{LayerPlan, Mlp, Qkv};
 use super::weights::TensorSource;
 use crate::error::{Error, Result};
 use crate::kernels::attention::{self, Rows, Shape as AttentionShape};
@@ -214,15 +213,16 @@ pub fn flat(x: &Tensor) -> Result<Vec<f32>> {
 
 /// A post-LayerNorm encoder layer, as BERT and DistilBERT have it: self-attention, residual,
 /// LayerNorm; then the MLP over chunks of rows, residual, LayerNorm.
+/// (Fields visible to `plan.rs`, which describes the layer for the GPU.)
 pub struct PostNormLayer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
-    attention_output: Linear,
-    attention_norm: LayerNorm,
-    intermediate: Linear,
-    output: Linear,
-    output_norm: LayerNorm,
+    pub(super) query: Linear,
+    pub(super) key: Linear,
+    pub(super) value: Linear,
+    pub(super) attention_output: Linear,
+    pub(super) attention_norm: LayerNorm,
+    pub(super) intermediate: Linear,
+    pub(super) output: Linear,
+    pub(super) output_norm: LayerNorm,
 }
 
 /// Where a checkpoint keeps a [`PostNormLayer`]'s parameters, relative to the layer's prefix.
@@ -271,24 +271,6 @@ impl PostNormLayer {
             output: Linear::load(&vb.pp(paths.output), intermediate, hidden, true)?,
             output_norm: LayerNorm::load(&vb.pp(paths.output_norm), hidden, eps)?,
         })
-    }
-
-    /// The layer as data, for [`TransformerPlan`](super::plan::TransformerPlan).
-    pub fn plan(&self) -> LayerPlan<'_> {
-        LayerPlan {
-            qkv: Qkv::Separate {
-                query: &self.query,
-                key: &self.key,
-                value: &self.value,
-            },
-            attention_output: &self.attention_output,
-            attention_norm: &self.attention_norm,
-            mlp: Mlp::Plain {
-                up: &self.intermediate,
-                down: &self.output,
-            },
-            mlp_norm: &self.output_norm,
-        }
     }
 
     /// `x` `[batch, len, hidden]` through the layer; `key_lengths` from [`key_lengths`].

@@ -6,7 +6,7 @@
 use candle_core::Tensor;
 
 use super::head::MlmHead;
-use super::layers::{Activation, Embedding, LayerNorm, Linear};
+use super::layers::{Activation, Embedding, LayerNorm, Linear, PostNormLayer};
 
 pub struct TransformerPlan<'a> {
     pub word_embeddings: &'a Embedding,
@@ -58,4 +58,24 @@ pub enum Mlp<'a> {
         up_gate: &'a Linear,
         down: &'a Linear,
     },
+}
+
+impl PostNormLayer {
+    /// The layer as data (BERT and DistilBERT share this layer).
+    pub fn plan(&self) -> LayerPlan<'_> {
+        LayerPlan {
+            qkv: Qkv::Separate {
+                query: &self.query,
+                key: &self.key,
+                value: &self.value,
+            },
+            attention_output: &self.attention_output,
+            attention_norm: &self.attention_norm,
+            mlp: Mlp::Plain {
+                up: &self.intermediate,
+                down: &self.output,
+            },
+            mlp_norm: &self.output_norm,
+        }
+    }
 }
