@@ -81,7 +81,9 @@ setup_vulkan() {
   local sudo=""
   [[ "$(id -u)" == 0 ]] || sudo="sudo"
   $sudo apt-get update
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "mesa-vulkan-drivers=$MESA_VULKAN_VERSION"
+  # The archive drops a superseded point release; then the current one is the tested driver's successor.
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "mesa-vulkan-drivers=$MESA_VULKAN_VERSION" ||
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends mesa-vulkan-drivers
 }
 
 setup_npm() {
