@@ -82,27 +82,12 @@ impl DocumentEncoder {
             .iter()
             .map(|t| self.token_ids(t))
             .collect::<Result<_>>()?;
-        let mut order: Vec<usize> = (0..ids.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(ids[i].len()));
-
         let mut out = vec![SparseVector::default(); ids.len()];
-        let mut start = 0;
-        while start < order.len() {
-            // Sorted longest first, so the first item of a batch sets its padded length.
-            let padded = ids[order[start]].len().max(1);
-            let fit = (self.batch_tokens / padded).clamp(1, MAX_BATCH_SIZE);
-            let end = (start + fit).min(order.len());
-            let batch: Vec<&[u32]> = order[start..end]
-                .iter()
-                .map(|&i| ids[i].as_slice())
-                .collect();
-            for (&i, vector) in order[start..end]
-                .iter()
-                .zip(self.encode_token_batch(&batch)?)
-            {
+        for batch in length_sorted_batches(&ids, self.batch_tokens, MAX_BATCH_SIZE) {
+            let tokens: Vec<&[u32]> = batch.iter().map(|&i| ids[i].as_slice()).collect();
+            for (&i, vector) in batch.iter().zip(self.encode_token_batch(&tokens)?) {
                 out[i] = vector;
             }
-            start = end;
         }
         Ok(out)
     }
@@ -133,4 +118,25 @@ impl DocumentEncoder {
             })
             .collect()
     }
+}
+
+/// Indices of `ids` in padded batches: sorted longest first, so that a batch's first item sets its
+/// padded length and little compute goes to padding; each batch holds at most `batch_tokens` padded
+/// tokens and `max_batch` items, and at least one item.
+pub(crate) fn length_sorted_batches(
+    ids: &[Vec<u32>],
+    batch_tokens: usize,
+    max_batch: usize,
+) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(ids[i].len()));
+    let mut batches = Vec::new();
+    let mut start = 0;
+    while start < order.len() {
+        let padded = ids[order[start]].len().max(1);
+        let end = (start + (batch_tokens / padded).clamp(1, max_batch)).min(order.len());
+        batches.push(order[start..end].to_vec());
+        start = end;
+    }
+    batches
 }

@@ -10,12 +10,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
-use common::{fixture_dir, load_folder};
+use common::{as_map, compare, fixture_dir, load_folder, sparse_map};
 use serde_json::Value;
 use splade_wasm::gpu::GpuDocumentEncoder;
-use splade_wasm::{SparseEncoder, SparseVector};
+use splade_wasm::SparseEncoder;
 
 const DOC_TOLERANCE: f32 = 1e-3;
 const DOC_ZERO_TOLERANCE: f32 = 1e-3;
@@ -41,44 +39,6 @@ fn load(name: &str) -> Option<(SparseEncoder, GpuDocumentEncoder)> {
             None
         }
     }
-}
-
-fn as_map(v: &SparseVector) -> BTreeMap<u32, f32> {
-    v.indices()
-        .iter()
-        .copied()
-        .zip(v.values().iter().copied())
-        .collect()
-}
-
-fn sparse_map(v: &Value) -> BTreeMap<u32, f32> {
-    v.as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, w)| (k.parse().unwrap(), w.as_f64().unwrap() as f32))
-        .collect()
-}
-
-/// The max abs difference, or an error naming an id present on one side only above `zero_tol`.
-fn compare(
-    ours: &BTreeMap<u32, f32>,
-    reference: &BTreeMap<u32, f32>,
-    zero_tol: f32,
-) -> Result<f32, String> {
-    let mut max_diff = 0f32;
-    for id in ours.keys().chain(reference.keys()) {
-        match (ours.get(id), reference.get(id)) {
-            (Some(a), Some(b)) => max_diff = max_diff.max((a - b).abs()),
-            (Some(w), None) | (None, Some(w)) => {
-                if *w >= zero_tol {
-                    return Err(format!("id {id}: weight {w} on one side only"));
-                }
-                max_diff = max_diff.max(*w);
-            }
-            (None, None) => unreachable!(),
-        }
-    }
-    Ok(max_diff)
 }
 
 fn check_cases(name: &str) {

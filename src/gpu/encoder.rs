@@ -6,7 +6,7 @@ use super::context::GpuContext;
 #[cfg(not(target_arch = "wasm32"))]
 use super::kernels::StageTimes;
 use super::transformer::{self, GpuTransformer};
-use crate::document::DocumentEncoder;
+use crate::document::{length_sorted_batches, DocumentEncoder};
 use crate::error::{Error, Result};
 use crate::sparse::SparseVector;
 
@@ -73,23 +73,13 @@ impl GpuDocumentEncoder {
             .iter()
             .map(|t| document.token_ids(t))
             .collect::<Result<_>>()?;
-        let mut order: Vec<usize> = (0..ids.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(ids[i].len()));
         let mut out = vec![SparseVector::default(); ids.len()];
-        let mut start = 0;
-        while start < order.len() {
-            let padded = ids[order[start]].len().max(1);
-            let fit = (self.batch_tokens / padded).clamp(1, MAX_BATCH_SIZE);
-            let end = (start + fit).min(order.len());
-            let batch: Vec<&[u32]> = order[start..end]
-                .iter()
-                .map(|&i| ids[i].as_slice())
-                .collect();
-            let vectors = self.encode_token_batch(document, &batch).await?;
-            for (&i, vector) in order[start..end].iter().zip(vectors) {
+        for batch in length_sorted_batches(&ids, self.batch_tokens, MAX_BATCH_SIZE) {
+            let tokens: Vec<&[u32]> = batch.iter().map(|&i| ids[i].as_slice()).collect();
+            let vectors = self.encode_token_batch(document, &tokens).await?;
+            for (&i, vector) in batch.iter().zip(vectors) {
                 out[i] = vector;
             }
-            start = end;
         }
         Ok(out)
     }
