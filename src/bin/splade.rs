@@ -396,8 +396,12 @@ fn encode(
     let encoder = load_model(model)?;
     let gpu = match side {
         Side::Document => {
+            // The default (the CPU) goes without saying: stderr stays for errors.
+            let asked = !matches!(device, DeviceChoice::Cpu);
             let (gpu, line) = select_device(encoder.document_encoder(), device)?;
-            eprintln!("splade: {line}");
+            if asked {
+                eprintln!("splade: {line}");
+            }
             gpu
         }
         Side::Query => None,
