@@ -396,10 +396,8 @@ fn encode(
     let encoder = load_model(model)?;
     let gpu = match side {
         Side::Document => {
-            // The default (the CPU) goes without saying: stderr stays for errors.
-            let asked = !matches!(device, DeviceChoice::Cpu);
             let (gpu, line) = select_device(encoder.document_encoder(), device)?;
-            if asked {
+            if let Some(line) = line {
                 eprintln!("splade: {line}");
             }
             gpu

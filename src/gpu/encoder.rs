@@ -224,35 +224,37 @@ pub enum DeviceChoice {
     Auto,
 }
 
-/// The GPU encoder `choice` asks for (`None`: encode on the CPU) and a line saying why.
+/// The GPU encoder `choice` asks for (`None`: encode on the CPU) and a line saying why, unless the
+/// CPU was asked for: the default goes without saying, so that stderr stays for errors.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn select_device(
     document: &DocumentEncoder,
     choice: DeviceChoice,
-) -> Result<(Option<GpuDocumentEncoder>, String)> {
-    match choice {
-        DeviceChoice::Cpu => Ok((None, "documents on the CPU".into())),
+) -> Result<(Option<GpuDocumentEncoder>, Option<String>)> {
+    let (gpu, line) = match choice {
+        DeviceChoice::Cpu => return Ok((None, None)),
         DeviceChoice::WebGpu => {
             let gpu = GpuDocumentEncoder::new_blocking(document)?;
             let line = format!("documents on WebGPU: {}", describe(gpu.context()));
-            Ok((Some(gpu), line))
+            (Some(gpu), line)
         }
         DeviceChoice::Auto => match GpuContext::new_blocking() {
-            Ok(ctx) if ctx.is_software() => Ok((
+            Ok(ctx) if ctx.is_software() => (
                 None,
                 format!(
                     "documents on the CPU (the only WebGPU adapter is a software one: {})",
                     describe(&ctx)
                 ),
-            )),
+            ),
             Ok(ctx) => {
                 let line = format!("documents on WebGPU: {}", describe(&ctx));
                 let gpu = pollster::block_on(GpuDocumentEncoder::new(ctx, document))?;
-                Ok((Some(gpu), line))
+                (Some(gpu), line)
             }
-            Err(e) => Ok((None, format!("documents on the CPU ({e})"))),
+            Err(e) => (None, format!("documents on the CPU ({e})")),
         },
-    }
+    };
+    Ok((gpu, Some(line)))
 }
 
 #[cfg(not(target_arch = "wasm32"))]
